@@ -1,0 +1,1 @@
+"""PostgreSQL plumbing: the table definitions, the engine factory and the Alembic migrations."""
