@@ -1,0 +1,55 @@
+# dualsync: `make run` and `make test` work on a fresh machine (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DUALSYNC := $(VENV)/bin/dualsync
+PYTHON ?= python3
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+venv: $(STAMP) ## create .venv and install dualsync with its test tools
+
+infra: ## start Kafka and PostgreSQL locally when none answer (no Docker needed)
+	scripts/stack.sh up
+
+stop: ## stop what `make infra` started (and nothing else)
+	scripts/stack.sh down
+
+status: ## say whether Kafka and PostgreSQL answer
+	scripts/stack.sh status
+
+lint: venv ## ruff (lint + format check) and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy contracts sync_service portal_api
+
+test: venv infra lint ## the whole test suite against the real Kafka and PostgreSQL
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+run: venv infra ## the whole stack: infrastructure, migrations, topics, every service
+	$(DUALSYNC) migrate
+	$(DUALSYNC) topics create
+	@echo "dualsync: API on http://$${DUALSYNC_API_HOST:-127.0.0.1}:$${DUALSYNC_API_PORT:-8000} (health: /healthz, /readyz, metrics: /metrics)"
+	$(DUALSYNC) run all
+
+contracts: venv ## write JSON Schemas and the AsyncAPI document to build/contracts
+	$(DUALSYNC) contracts export --out build/contracts
+
+format: venv ## apply ruff's formatting and safe fixes
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean: ## remove the virtualenv and caches (the Kafka jar cache stays)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+
+.PHONY: help venv infra stop status lint test run contracts format clean

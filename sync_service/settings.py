@@ -1,0 +1,51 @@
+"""Connection and behaviour settings, read from `DUALSYNC_*` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """Everything a dualsync process needs to know; defaults point at the local stack."""
+
+    model_config = SettingsConfigDict(env_prefix="DUALSYNC_", extra="ignore")
+
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated"
+    )
+    database_url: str = Field(
+        default="postgresql+asyncpg://dualsync:dualsync@127.0.0.1:5432/dualsync",
+        description="SQLAlchemy URL of the PostgreSQL database (asyncpg driver)",
+    )
+    topic_prefix: str = Field(
+        default="", description="prefix added to every topic name (isolates tests or tenants)"
+    )
+    connect_timeout_s: float = Field(
+        default=10.0, gt=0, description="how long to try reaching Kafka or PostgreSQL at start"
+    )
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    admin_token: SecretStr | None = Field(
+        default=None, description="bootstrap Administrator credential for the portal API"
+    )
+    invitation_ttl_days: int = Field(default=7, ge=1)
+    log_level: str = "INFO"
+    log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="auto: readable in a terminal, JSON otherwise"
+    )
+
+    def topic(self, name: str) -> str:
+        """The physical topic name for a contract topic name."""
+        return f"{self.topic_prefix}{name}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,82 @@
+"""Session-wide real Kafka and PostgreSQL, and per-test isolation on top of them.
+
+Isolation: every test that asks for `settings` gets its own topic prefix and its own database,
+cloned from a migrated template database (cheap: PostgreSQL copies files).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg  # type: ignore[import-untyped]
+import pytest
+from sqlalchemy.engine import make_url
+
+from sync_service.db.migrate import upgrade_to_head
+from sync_service.settings import Settings
+from tests.stack import Stack, provide_stack
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[Stack]:
+    with provide_stack() as running:
+        yield running
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _with_database(url: str, name: str) -> str:
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+async def _admin(stack: Stack, sql: str) -> None:
+    connection = await asyncpg.connect(_asyncpg_dsn(stack.database_url))
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+async def template_database(stack: Stack) -> AsyncIterator[str]:
+    """A database migrated to the newest schema, to clone per test."""
+    name = f"dualsync_test_tpl_{uuid.uuid4().hex[:8]}"
+    await _admin(stack, f'CREATE DATABASE "{name}"')
+    await asyncio.to_thread(upgrade_to_head, _with_database(stack.database_url, name))
+    yield name
+    await _admin(stack, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def database_url(stack: Stack, template_database: str) -> AsyncIterator[str]:
+    """A fresh, migrated database of this test's own."""
+    name = f"dualsync_test_{uuid.uuid4().hex[:12]}"
+    await _admin(stack, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    yield _with_database(stack.database_url, name)
+    await _admin(stack, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    """A topic prefix of this test's own, so that tests never read each other's records."""
+    return f"test-{uuid.uuid4().hex[:10]}."
+
+
+@pytest.fixture
+def kafka_bootstrap(stack: Stack) -> str:
+    return stack.kafka_bootstrap
+
+
+@pytest.fixture
+def settings(stack: Stack, database_url: str, topic_prefix: str) -> Settings:
+    """Settings that point at the real stack, with this test's database and topics."""
+    return Settings(
+        kafka_bootstrap=stack.kafka_bootstrap,
+        database_url=database_url,
+        topic_prefix=topic_prefix,
+        connect_timeout_s=10.0,
+    )

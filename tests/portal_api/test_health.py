@@ -1,0 +1,43 @@
+"""Ops probes: liveness always, readiness only with Kafka and PostgreSQL reachable."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from portal_api.app import create_app
+from sync_service.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+def _client(settings: Settings) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=create_app(settings))
+    return httpx.AsyncClient(transport=transport, base_url="http://portal.test")
+
+
+async def test_ready_when_kafka_and_postgres_answer(settings: Settings) -> None:
+    async with _client(settings) as client:
+        live = await client.get("/healthz")
+        ready = await client.get("/readyz")
+    assert live.status_code == 200
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "kafka": "ok", "postgresql": "ok"}
+
+
+async def test_not_ready_names_the_unreachable_broker(settings: Settings) -> None:
+    broken = settings.model_copy(update={"kafka_bootstrap": "127.0.0.1:1"})
+    async with _client(broken) as client:
+        ready = await client.get("/readyz")
+    assert ready.status_code == 503
+    body = ready.json()
+    assert body["postgresql"] == "ok"
+    assert "cannot reach Kafka at 127.0.0.1:1" in body["kafka"]
+
+
+async def test_metrics_are_prometheus_text(settings: Settings) -> None:
+    async with _client(settings) as client:
+        response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert "python_info" in response.text

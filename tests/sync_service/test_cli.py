@@ -1,0 +1,46 @@
+"""The `dualsync` command line: verbs that work without the network, and against the stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sync_service.cli import main
+
+
+def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sync_service.cli", *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_contracts_export_writes_schemas_and_asyncapi(tmp_path: Path) -> None:
+    assert main(["contracts", "export", "--out", str(tmp_path)]) == 0
+    asyncapi = json.loads((tmp_path / "asyncapi.json").read_text())
+    assert asyncapi["asyncapi"].startswith("3.")
+    assert (tmp_path / "schemas" / "SubmitOrder.v1.json").is_file()
+
+
+def test_unknown_verb_is_a_usage_error() -> None:
+    result = _run("frobnicate")
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
+
+
+@pytest.mark.integration
+def test_migrate_reports_the_head_revision(stack: object, database_url: str) -> None:
+    from sync_service.db.migrate import head_revision
+
+    result = _run("migrate", env={"DUALSYNC_DATABASE_URL": database_url})
+    assert result.returncode == 0, result.stderr
+    assert f"database schema at revision {head_revision()}" in result.stdout

@@ -1,0 +1,63 @@
+"""A service or command that needs an unreachable dependency fails fast, naming the address."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from sync_service.connectivity import DependencyUnavailable, check_database, check_kafka
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_unreachable_kafka_names_the_address() -> None:
+    address = f"127.0.0.1:{_closed_port()}"
+    with pytest.raises(DependencyUnavailable, match=f"cannot reach Kafka at {address}"):
+        await check_kafka(address, timeout_s=1.5)
+
+
+async def test_unreachable_database_names_the_address_without_password() -> None:
+    url = f"postgresql+asyncpg://dualsync:s3cret@127.0.0.1:{_closed_port()}/dualsync"
+    with pytest.raises(DependencyUnavailable) as raised:
+        await check_database(url, timeout_s=1.5)
+    assert "cannot reach PostgreSQL at postgresql+asyncpg://dualsync:***@127.0.0.1" in str(
+        raised.value
+    )
+    assert "s3cret" not in str(raised.value)
+
+
+@pytest.mark.integration
+async def test_reachable_stack_passes(kafka_bootstrap: str, database_url: str) -> None:
+    await check_kafka(kafka_bootstrap, timeout_s=10)
+    await check_database(database_url, timeout_s=10)
+
+
+@pytest.mark.parametrize("verb", [["check"], ["run", "all"], ["topics", "create"]])
+def test_cli_without_kafka_exits_with_a_message_not_a_traceback(verb: list[str]) -> None:
+    address = f"127.0.0.1:{_closed_port()}"
+    env = {
+        **os.environ,
+        "DUALSYNC_KAFKA_BOOTSTRAP": address,
+        "DUALSYNC_CONNECT_TIMEOUT_S": "2",
+        "DUALSYNC_LOG_FORMAT": "console",
+    }
+    # The timeout guards against a hang: the command itself gives up after 2 s.
+    result = subprocess.run(
+        [sys.executable, "-m", "sync_service.cli", *verb],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert f"cannot reach Kafka at {address}" in result.stderr
+    assert "Traceback" not in result.stderr
