@@ -1,0 +1,40 @@
+"""Between the wire's envelopes and the event store's rows: one event is one envelope."""
+
+from __future__ import annotations
+
+from contracts.envelope import Envelope, Message, validate_envelope
+from contracts.registry import message_class
+from sync_service.eventstore.base import NewEvent, StoredEvent
+
+__all__ = ["to_envelope", "to_new_event"]
+
+
+def to_new_event(env: Envelope[Message]) -> NewEvent:
+    """The row to append for `env`; the event id is the envelope's message id."""
+    return NewEvent(
+        event_id=env.message_id,
+        event_type=env.type,
+        schema_version=env.schema_version,
+        occurred_at=env.occurred_at,
+        origin=env.origin,
+        company=env.company,
+        correlation_id=env.correlation_id,
+        causation_id=env.causation_id,
+        payload=env.payload.model_dump(mode="json", by_alias=True),
+    )
+
+
+def to_envelope(event: StoredEvent) -> Envelope[Message]:
+    """The envelope a stored event travels in: same id, so consumers can drop a redelivery."""
+    data = {
+        "message_id": event.event_id,
+        "type": event.event_type,
+        "schema_version": event.schema_version,
+        "occurred_at": event.occurred_at,
+        "origin": event.origin,
+        "company": event.company,
+        "correlation_id": event.correlation_id,
+        "causation_id": event.causation_id,
+        "payload": dict(event.payload),
+    }
+    return validate_envelope(data, message_class(event.event_type))
