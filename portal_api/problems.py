@@ -1,0 +1,103 @@
+"""RFC 9457 problem details: every error the API gives, with the fields at fault named."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from contracts.errors import FieldError
+
+__all__ = ["PROBLEM_JSON", "Problem", "field_path", "install_problem_handlers", "problem_response"]
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(Exception):
+    """An error answer: status, a short title, detail, and the fields at fault."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        errors: Sequence[FieldError] = (),
+        type_: str = "about:blank",
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = list(errors)
+        self.type = type_
+        self.title = title or HTTPStatus(status).phrase
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+
+def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
+    """The JSON answer for `problem`."""
+    body: dict[str, Any] = {
+        "type": problem.type,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+        **problem.extra,
+    }
+    if instance:
+        body["instance"] = instance
+    if problem.errors:
+        body["errors"] = [error.model_dump() for error in problem.errors]
+    return JSONResponse(
+        body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers
+    )
+
+
+def field_path(location: Iterable[int | str]) -> str:
+    """`("body", "lines", 2, "unit")` -> `lines[2].unit`, the way a client names the field."""
+    parts = list(location)
+    if parts and parts[0] in {"body", "query", "path", "header"}:
+        parts = parts[1:]
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "body"
+
+
+def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
+    errors: list[FieldError] = []
+    for item in exc.errors():
+        # Pydantic puts the union branch or validator name in the location; keep the fields.
+        location = [p for p in item.get("loc", ()) if not str(p).startswith("function-")]
+        errors.append(FieldError(field=field_path(location), message=str(item.get("msg", ""))))
+    return errors
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Answer every error, including FastAPI's own, as problem details."""
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc, request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problem = Problem(
+            422, "the request does not validate; see errors", errors=_validation_errors(exc)
+        )
+        return problem_response(problem, request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        problem = Problem(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
+        return problem_response(problem, request.url.path)
