@@ -9,6 +9,9 @@ The price: appends are serialised; each holds the lock for one statement and its
 Payloads are stored as JSONB and must be JSON-ready dicts (pydantic `model_dump(mode="json")`):
 a Decimal, date, UUID, tuple or NaN is refused with InvalidEvent naming its path, as in memory.
 They read back equal, though JSONB does not keep key order.
+
+`transaction()` opens a unit of work (postgres_transaction.py): a caller's own writes (the
+write model, a command's outcome) and an append, committed together.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from sync_service.eventstore.base import (
     ProcessedMessage,
     StoredEvent,
 )
+from sync_service.eventstore.postgres_transaction import PostgresTransaction
 
 __all__ = ["APPEND_LOCK_KEY", "NOTIFY_CHANNEL", "PostgresCheckpointStore", "PostgresEventStore"]
 
@@ -144,22 +148,18 @@ class PostgresEventStore:
     ) -> list[StoredEvent]:
         """Append atomically at `expected_version` (0 = new stream), recording `processed` too."""
         check_append(stream_id, expected_version, events)
-        try:
-            # The lock scheme needs each statement to see what committed before it started, which
-            # READ COMMITTED gives; REPEATABLE READ would keep the snapshot from before the lock.
-            async with _connect(self._engine, "READ COMMITTED") as connection, connection.begin():
-                return await self._append(
-                    connection, stream_id, stream_type, expected_version, events, processed
-                )
-        except IntegrityError as error:
-            constraint = _constraint_name(error)
-            if constraint == "uq_events_stream_id_version":
-                # Only reached if a writer bypassed the lock; the unique constraint still holds.
-                actual = await self.stream_version(stream_id)
-                raise ConcurrencyConflict(stream_id, expected_version, actual) from error
-            if constraint == "uq_events_event_id":
-                raise InvalidEvent(f"event id already stored: {_detail(error)}") from error
-            raise
+        async with self.transaction() as unit:
+            return await unit.append(
+                stream_id, stream_type, expected_version, events, processed=processed
+            )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PostgresTransaction]:
+        """A unit of work: the caller's writes, then appends, committed together on exit."""
+        # The lock scheme needs each statement to see what committed before it started, which
+        # READ COMMITTED gives; REPEATABLE READ would keep the snapshot from before the lock.
+        async with _connect(self._engine, "READ COMMITTED") as connection, connection.begin():
+            yield PostgresTransaction(connection, self._append)
 
     async def _append(
         self,
@@ -170,29 +170,20 @@ class PostgresEventStore:
         new_events: Sequence[NewEvent],
         processed: ProcessedMessage | None,
     ) -> list[StoredEvent]:
-        await connection.execute(_LOCK, {"key": APPEND_LOCK_KEY})
-        result = await connection.execute(
-            _APPEND_UNDER_LOCK,
-            {
-                "stream_id": stream_id,
-                "stream_type": stream_type,
-                "expected_version": expected_version,
-                "consumer": processed.consumer if processed else None,
-                "message_id": processed.message_id if processed else None,
-                "count": len(new_events),
-                "channel": NOTIFY_CHANNEL,
-                "event_ids": [event.event_id for event in new_events],
-                "event_types": [event.event_type for event in new_events],
-                "schema_versions": [event.schema_version for event in new_events],
-                "occurred_ats": [event.occurred_at for event in new_events],
-                "origins": [event.origin for event in new_events],
-                "companies": [event.company for event in new_events],
-                "correlation_ids": [event.correlation_id for event in new_events],
-                "causation_ids": [event.causation_id for event in new_events],
-                "payloads": [_to_json(event.payload) for event in new_events],
-            },
-        )
-        actual_version, head, recorded_at, recorded, inserted, _ = result.one()
+        try:
+            outcome = await self._append_under_lock(
+                connection, stream_id, stream_type, expected_version, new_events, processed
+            )
+        except IntegrityError as error:
+            constraint = _constraint_name(error)
+            if constraint == "uq_events_stream_id_version":
+                # Only reached if a writer bypassed the lock; the unique constraint still holds.
+                actual = await self.stream_version(stream_id)
+                raise ConcurrencyConflict(stream_id, expected_version, actual) from error
+            if constraint == "uq_events_event_id":
+                raise InvalidEvent(f"event id already stored: {_detail(error)}") from error
+            raise
+        actual_version, head, recorded_at, recorded, inserted, _ = outcome
         # A redelivery decided against old state, so its message outranks its version conflict.
         if processed is not None and not recorded:
             raise AlreadyProcessed(processed.consumer, processed.message_id)
@@ -219,6 +210,39 @@ class PostgresEventStore:
             )
             for offset, event in enumerate(new_events, start=1)
         ]
+
+    async def _append_under_lock(
+        self,
+        connection: AsyncConnection,
+        stream_id: str,
+        stream_type: str,
+        expected_version: int,
+        new_events: Sequence[NewEvent],
+        processed: ProcessedMessage | None,
+    ) -> tuple[Any, ...]:
+        await connection.execute(_LOCK, {"key": APPEND_LOCK_KEY})
+        result = await connection.execute(
+            _APPEND_UNDER_LOCK,
+            {
+                "stream_id": stream_id,
+                "stream_type": stream_type,
+                "expected_version": expected_version,
+                "consumer": processed.consumer if processed else None,
+                "message_id": processed.message_id if processed else None,
+                "count": len(new_events),
+                "channel": NOTIFY_CHANNEL,
+                "event_ids": [event.event_id for event in new_events],
+                "event_types": [event.event_type for event in new_events],
+                "schema_versions": [event.schema_version for event in new_events],
+                "occurred_ats": [event.occurred_at for event in new_events],
+                "origins": [event.origin for event in new_events],
+                "companies": [event.company for event in new_events],
+                "correlation_ids": [event.correlation_id for event in new_events],
+                "causation_ids": [event.causation_id for event in new_events],
+                "payloads": [_to_json(event.payload) for event in new_events],
+            },
+        )
+        return tuple(result.one())
 
     async def read_stream(self, stream_id: str, *, after_version: int = 0) -> list[StoredEvent]:
         """The stream's events after `after_version`, in version order."""

@@ -1,0 +1,104 @@
+"""The write model reader on PostgreSQL, for the API; plus the Idempotency-Key claim."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from contracts.cds import Account, Contact
+from sync_service.db.schema import idempotency_keys
+from sync_service.domain.catalog import Catalog
+from sync_service.domain.invitations import InvitationState
+from sync_service.domain.roles import Caller
+from sync_service.writemodel import queries
+from sync_service.writemodel.base import CommandOutcome, IdempotencyKeyReused, ProductOffer
+
+__all__ = ["PostgresWriteModelReader"]
+
+
+class PostgresWriteModelReader:
+    """A WriteModelReader over the write-model tables; each call reads what is committed now."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @asynccontextmanager
+    async def _connect(self) -> AsyncIterator[AsyncConnection]:
+        async with self._engine.connect() as connection:
+            # Single reads: no BEGIN/ROLLBACK round trips.
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            yield connection
+
+    async def contact(self, contact_id: UUID) -> Contact | None:
+        """The contact record, if there is one."""
+        async with self._connect() as connection:
+            return await queries.contact(connection, contact_id)
+
+    async def contacts_by_email(self, email: str) -> list[Contact]:
+        """Contacts with this email, compared case-insensitively."""
+        async with self._connect() as connection:
+            return await queries.contacts_by_email(connection, email)
+
+    async def contacts_of_account(self, company: str, account_number: str) -> list[Contact]:
+        """The contacts of one customer account (GET /account)."""
+        async with self._connect() as connection:
+            return await queries.contacts_of_account(connection, company, account_number)
+
+    async def caller_for_credential(self, credential_hash: str) -> Caller | None:
+        """The contact this credential belongs to, with its current roles; None if unknown."""
+        async with self._connect() as connection:
+            return await queries.caller_for_credential(connection, credential_hash)
+
+    async def invitation_by_code_hash(self, code_hash: str) -> InvitationState | None:
+        """The invitation issued with this code, if any."""
+        async with self._connect() as connection:
+            return await queries.invitation_by_code_hash(connection, code_hash)
+
+    async def customer_account(self, company: str, account_number: str) -> Account | None:
+        """The customer account record, if there is one."""
+        async with self._connect() as connection:
+            return await queries.customer_account(connection, company, account_number)
+
+    async def products_for(self, company: str, price_list: str | None) -> list[ProductOffer]:
+        """The company's products with units and prices from `price_list` (GET /products)."""
+        async with self._connect() as connection:
+            return await queries.products_for(connection, company, price_list)
+
+    async def catalog(self, company: str, product_numbers: list[str] | None = None) -> Catalog:
+        """The catalog an order check prices from (all price lists of the given products)."""
+        async with self._connect() as connection:
+            return await queries.catalog(connection, company, product_numbers)
+
+    async def command_outcome(self, command_id: UUID) -> CommandOutcome | None:
+        """The command's outcome once the processor has handled it."""
+        async with self._connect() as connection:
+            return await queries.command_outcome(connection, command_id)
+
+    async def claim_idempotency_key(
+        self, caller_id: str, key: str, fingerprint: str, order_id: UUID
+    ) -> UUID | None:
+        """None when newly claimed for `order_id`; the earlier order id when the same request
+        was sent before; IdempotencyKeyReused when the key was used for another request."""
+        claim = (
+            insert(idempotency_keys)
+            .values(caller_id=caller_id, key=key, fingerprint=fingerprint, order_id=order_id)
+            .on_conflict_do_nothing()
+            .returning(idempotency_keys.c.order_id)
+        )
+        earlier = select(idempotency_keys.c.fingerprint, idempotency_keys.c.order_id).where(
+            idempotency_keys.c.caller_id == caller_id, idempotency_keys.c.key == key
+        )
+        async with self._connect() as connection:
+            # One atomic statement decides who claims; a loser then reads the winner's row, which
+            # is committed by then (ON CONFLICT waits for the other inserting transaction).
+            if (await connection.scalar(claim)) is not None:
+                return None
+            row = (await connection.execute(earlier)).one()
+        if row.fingerprint != fingerprint:
+            raise IdempotencyKeyReused(caller_id, key, row.order_id)
+        return UUID(str(row.order_id))

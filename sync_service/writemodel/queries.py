@@ -1,0 +1,216 @@
+"""Reads of the write model on a given connection: inside the command processor's transaction,
+or on a fresh connection for the API (writemodel.postgres)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import UUID
+
+from sqlalchemy import RowMapping, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contracts.cds import Account, Contact, Product
+from contracts.errors import FieldError
+from sync_service.db.schema import (
+    command_outcomes,
+    contacts,
+    credentials,
+    customer_accounts,
+    invitations,
+    price_list_prices,
+    products,
+)
+from sync_service.domain.catalog import Catalog, sales_units
+from sync_service.domain.invitations import InvitationState
+from sync_service.domain.roles import BOOTSTRAP_ACTOR, Caller
+from sync_service.writemodel.base import CommandOutcome, ProductOffer
+
+__all__ = [
+    "caller_for_actor",
+    "caller_for_credential",
+    "catalog",
+    "command_outcome",
+    "contact",
+    "contacts_by_email",
+    "contacts_of_account",
+    "customer_account",
+    "invitation",
+    "invitation_by_code_hash",
+    "products_for",
+]
+
+
+def _contact(row: RowMapping) -> Contact:
+    return Contact(
+        contact_id=row["contact_id"],
+        contact_person_id=row["contact_person_id"],
+        first_name=row["firstname"],
+        last_name=row["lastname"],
+        email=row["email"],
+        phone=row["phone"],
+        company=row["company"],
+        account_number=row["account_number"],
+        price_list=row["price_list"],
+        currency=row["currency"],
+        ship_to_country=row["ship_to_country"],
+        language=row["language"],
+        web_roles=row["web_roles"],
+    )
+
+
+def _invitation(row: RowMapping) -> InvitationState:
+    return InvitationState(
+        invitation_id=row["invitation_id"],
+        contact_id=row["contact_id"],
+        kind=row["kind"],
+        max_redemptions=row["max_redemptions"],
+        redemptions=row["redemptions"],
+        expires_at=row["expires_at"],
+    )
+
+
+async def contact(connection: AsyncConnection, contact_id: UUID) -> Contact | None:
+    """The contact record, if there is one."""
+    query = select(contacts).where(contacts.c.contact_id == contact_id)
+    row = (await connection.execute(query)).mappings().first()
+    return None if row is None else _contact(row)
+
+
+async def contacts_by_email(connection: AsyncConnection, email: str) -> list[Contact]:
+    """Contacts with this email, compared case-insensitively (uses ix_contacts_lower_email)."""
+    query = (
+        select(contacts)
+        .where(func.lower(contacts.c.email) == email.strip().lower())
+        .order_by(contacts.c.contact_id)
+    )
+    return [_contact(row) for row in (await connection.execute(query)).mappings()]
+
+
+async def contacts_of_account(
+    connection: AsyncConnection, company: str, account_number: str
+) -> list[Contact]:
+    """The contacts of one customer account."""
+    query = (
+        select(contacts)
+        .where(contacts.c.company == company, contacts.c.account_number == account_number)
+        .order_by(contacts.c.lastname, contacts.c.firstname, contacts.c.contact_id)
+    )
+    return [_contact(row) for row in (await connection.execute(query)).mappings()]
+
+
+async def caller_for_actor(connection: AsyncConnection, actor: str) -> Caller:
+    """The caller behind a command's `issued_by`, with the roles its contact has now."""
+    if actor == BOOTSTRAP_ACTOR:
+        return Caller.bootstrap_admin()
+    try:
+        contact_id = UUID(actor)
+    except ValueError:
+        return Caller.anonymous()
+    query = select(contacts.c.web_roles).where(contacts.c.contact_id == contact_id)
+    roles = await connection.scalar(query)
+    return Caller.contact(contact_id, list(roles or []))
+
+
+async def caller_for_credential(connection: AsyncConnection, credential_hash: str) -> Caller | None:
+    """The contact a credential belongs to, with its current roles; None if it is unknown."""
+    query = (
+        select(credentials.c.contact_id, contacts.c.web_roles)
+        .select_from(
+            credentials.outerjoin(contacts, credentials.c.contact_id == contacts.c.contact_id)
+        )
+        .where(credentials.c.credential_hash == credential_hash)
+    )
+    row = (await connection.execute(query)).first()
+    if row is None:
+        return None
+    return Caller.contact(row.contact_id, list(row.web_roles or []))
+
+
+async def invitation(connection: AsyncConnection, invitation_id: UUID) -> InvitationState | None:
+    """The invitation with this id, if any."""
+    query = select(invitations).where(invitations.c.invitation_id == invitation_id)
+    row = (await connection.execute(query)).mappings().first()
+    return None if row is None else _invitation(row)
+
+
+async def invitation_by_code_hash(
+    connection: AsyncConnection, code_hash: str
+) -> InvitationState | None:
+    """The invitation issued with this code, if any."""
+    query = select(invitations).where(invitations.c.code_hash == code_hash)
+    row = (await connection.execute(query)).mappings().first()
+    return None if row is None else _invitation(row)
+
+
+async def customer_account(
+    connection: AsyncConnection, company: str, account_number: str
+) -> Account | None:
+    """The customer account record, if there is one."""
+    query = select(customer_accounts.c.record).where(
+        customer_accounts.c.company == company,
+        customer_accounts.c.account_number == account_number,
+    )
+    record = await connection.scalar(query)
+    return None if record is None else Account.model_validate(record)
+
+
+async def catalog(
+    connection: AsyncConnection, company: str, product_numbers: list[str] | None = None
+) -> Catalog:
+    """The company's products (all, or the given ones) and all their price-list prices."""
+    product_query = select(products.c.record).where(products.c.company == company)
+    price_query = select(price_list_prices).where(price_list_prices.c.company == company)
+    if product_numbers is not None:
+        product_query = product_query.where(products.c.product_number.in_(product_numbers))
+        price_query = price_query.where(price_list_prices.c.product_number.in_(product_numbers))
+    found = [Product.model_validate(r) for r in (await connection.scalars(product_query))]
+    prices = {
+        (row.price_list, row.product_number, row.unit): Decimal(row.amount)
+        for row in await connection.execute(price_query)
+    }
+    return Catalog(products={p.product_number: p for p in found if p.product_number}, prices=prices)
+
+
+async def products_for(
+    connection: AsyncConnection, company: str, price_list: str | None
+) -> list[ProductOffer]:
+    """The company's products with units, and each unit's price for `price_list`."""
+    offered = await catalog(connection, company)
+    offers = []
+    for number in sorted(offered.products):
+        product = offered.products[number]
+        units = sales_units(product)
+        prices: dict[str, Decimal] = {}
+        for unit in units:
+            price = offered.unit_price(price_list, number, unit) if price_list else None
+            if price is None and not price_list and product.price is not None:
+                price = product.price * units[unit]
+            if price is not None:
+                prices[unit] = price
+        offers.append(
+            ProductOffer(
+                product_number=number,
+                name=product.name,
+                default_unit=product.default_unit,
+                units=units,
+                prices=prices,
+            )
+        )
+    return offers
+
+
+async def command_outcome(connection: AsyncConnection, command_id: UUID) -> CommandOutcome | None:
+    """The command's outcome, once the processor has recorded it."""
+    query = select(command_outcomes).where(command_outcomes.c.command_id == command_id)
+    row = (await connection.execute(query)).mappings().first()
+    if row is None:
+        return None
+    return CommandOutcome(
+        command_id=row["command_id"],
+        command_type=row["command_type"],
+        status=row["status"],
+        errors=[FieldError.model_validate(error) for error in row["errors"]],
+        stream_id=row["stream_id"],
+        aggregate_id=row["aggregate_id"],
+        recorded_at=row["recorded_at"],
+    )
