@@ -36,10 +36,14 @@ lint: venv ## ruff (lint + format check) and mypy
 test: venv infra lint ## the whole test suite against the real Kafka and PostgreSQL
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-run: venv infra ## the whole stack: infrastructure, migrations, topics, every service
+# The bootstrap Administrator credential of `make run` (a development default; set your own).
+run: export DUALSYNC_ADMIN_TOKEN ?= dualsync-dev-admin
+run: venv infra ## the whole stack: infrastructure, migrations, topics, demo data, every service
 	$(DUALSYNC) migrate
 	$(DUALSYNC) topics create
+	$(DUALSYNC) seed-demo
 	@echo "dualsync: API on http://$${DUALSYNC_API_HOST:-127.0.0.1}:$${DUALSYNC_API_PORT:-8000} (health: /healthz, /readyz, metrics: /metrics)"
+	@echo "dualsync: administrator credential: Authorization: Bearer $$DUALSYNC_ADMIN_TOKEN"
 	$(DUALSYNC) run all
 
 contracts: venv ## write JSON Schemas and the AsyncAPI document to build/contracts

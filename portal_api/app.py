@@ -2,17 +2,52 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
+from portal_api.command_bus import CommandBus
 from portal_api.health import router as health_router
+from portal_api.limits import BodySizeLimit, FailureThrottle
+from portal_api.problems import install_problem_handlers
+from portal_api.routes import admin, commands, invitations, orders, products
+from sync_service.db.engine import create_engine
 from sync_service.settings import Settings, get_settings
+from sync_service.writemodel.postgres import PostgresWriteModelReader
 
 __all__ = ["create_app"]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API application for `settings` (the environment's by default)."""
-    app = FastAPI(title="dualsync portal API", version="0.1.0")
-    app.state.settings = settings or get_settings()
-    app.include_router(health_router)
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        bus = CommandBus(settings)
+        app.state.reader = PostgresWriteModelReader(engine)
+        app.state.bus = bus
+        await bus.start()
+        try:
+            yield
+        finally:
+            await bus.stop()
+            await engine.dispose()
+
+    app = FastAPI(title="dualsync portal API", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.redeem_throttle = FailureThrottle(settings.redeem_failures_per_minute, 60.0)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_problem_handlers(app)
+    for router in (
+        health_router,
+        admin.router,
+        invitations.router,
+        products.router,
+        orders.router,
+        commands.router,
+    ):
+        app.include_router(router)
     return app

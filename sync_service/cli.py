@@ -16,7 +16,7 @@ from sync_service.settings import Settings, get_settings
 __all__ = ["main"]
 
 EXIT_UNAVAILABLE = 2
-SERVICES = ("all", "api")
+SERVICES = ("all", "api", "relay", "command-processor")
 
 log = get_logger(__name__)
 
@@ -58,6 +58,21 @@ async def _run(settings: Settings, service: str) -> int:
     return 0
 
 
+async def _seed_demo(settings: Settings) -> int:
+    from sync_service.db.engine import create_engine
+    from sync_service.demo_data import demo_records, seed_demo
+    from sync_service.eventstore.postgres import PostgresEventStore
+
+    await check_database(settings.database_url, settings.connect_timeout_s)
+    engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
+    try:
+        appended = await seed_demo(PostgresEventStore(engine))
+    finally:
+        await engine.dispose()
+    print(f"demo data: {appended} of {len(demo_records())} records loaded (the rest were there)")
+    return 0
+
+
 def _export_contracts(out: Path) -> int:
     from contracts.export import export_contracts
 
@@ -78,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
 
     verbs.add_parser("check", help="check that Kafka and PostgreSQL are reachable")
     verbs.add_parser("migrate", help="bring the database schema to the newest revision")
+    verbs.add_parser("seed-demo", help="load the demo data set (SPEC §8); safe to repeat")
 
     topics = verbs.add_parser("topics", help="Kafka topics of the contract")
     topics.add_subparsers(dest="topics_verb", required=True).add_parser(
@@ -96,6 +112,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     verbs: dict[str, Callable[[], Coroutine[Any, Any, int]]] = {
         "check": lambda: _check(settings),
         "migrate": lambda: _migrate(settings),
+        "seed-demo": lambda: _seed_demo(settings),
         "topics": lambda: _create_topics(settings),
         "run": lambda: _run(settings, args.service),
     }

@@ -28,8 +28,37 @@ async def _serve_api(settings: Settings) -> None:
     await uvicorn.Server(config).serve()
 
 
+async def _run_relay(settings: Settings) -> None:
+    from sync_service.relay import run_relay
+
+    await run_relay(settings)
+
+
+async def _run_command_processor(settings: Settings) -> None:
+    from sync_service.command_processor import run_command_processor
+
+    await run_command_processor(settings)
+
+
 async def run_services(settings: Settings, service: str) -> None:
     """Run `service` ("all" for every one) until interrupted."""
-    services = {"api": _serve_api}
+    services = {
+        "api": _serve_api,
+        "relay": _run_relay,
+        "command-processor": _run_command_processor,
+    }
     chosen = list(services) if service == "all" else [service]
-    await asyncio.gather(*(services[name](settings) for name in chosen))
+    tasks = [asyncio.create_task(services[name](settings), name=name) for name in chosen]
+    try:
+        # The API ends on SIGINT/SIGTERM (uvicorn handles them); a service may also fail.
+        # Either way the process stops as a whole rather than limping on half-alive.
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    for task, result in zip(tasks, results, strict=True):
+        if task in done and isinstance(result, Exception):
+            log.error("service.failed", service=task.get_name(), error=repr(result))
+            raise result
+        log.info("service.stopped", service=task.get_name())

@@ -35,6 +35,16 @@ class Settings(BaseSettings):
         default=None, description="bootstrap Administrator credential for the portal API"
     )
     invitation_ttl_days: int = Field(default=7, ge=1)
+    default_company: str = Field(
+        default="usmf", description="legal entity of a message whose record names none yet"
+    )
+    command_wait_s: float = Field(
+        default=5.0, ge=0, description="how long the API waits for a command's outcome"
+    )
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024, description="request body cap")
+    redeem_failures_per_minute: int = Field(
+        default=5, ge=1, description="failed redemptions per client before it must wait"
+    )
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto", description="auto: readable in a terminal, JSON otherwise"

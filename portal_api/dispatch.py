@@ -1,0 +1,66 @@
+"""Sending one command from a request and turning its outcome into an answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from contracts.commands import PortalCommand
+from portal_api.command_bus import CommandBus
+from portal_api.outcomes import wait_for_outcome
+from portal_api.problems import Problem
+from sync_service.command_processor import command_envelope, command_key
+from sync_service.settings import Settings
+from sync_service.writemodel.base import CommandOutcome, WriteModelReader
+
+__all__ = ["Dispatched", "dispatch", "pending_response", "refused"]
+
+
+@dataclass(frozen=True, slots=True)
+class Dispatched:
+    """A command on Kafka, and its outcome if it arrived within the wait."""
+
+    command_id: UUID
+    outcome: CommandOutcome | None
+
+
+async def dispatch(
+    request: Request,
+    command: PortalCommand,
+    *,
+    company: str | None,
+    wait: bool,
+) -> Dispatched:
+    """Publish `command`, keyed by its aggregate; wait for its outcome when asked."""
+    settings: Settings = request.app.state.settings
+    bus: CommandBus = request.app.state.bus
+    reader: WriteModelReader = request.app.state.reader
+    message = command_envelope(command, company=company or settings.default_company)
+    try:
+        await bus.send(message, command_key(command).decode("utf-8"))
+    except Exception as exc:  # any producer failure: the command did not reach Kafka
+        raise Problem(
+            503,
+            f"the command could not be queued ({type(exc).__name__}); retry later",
+            headers={"Retry-After": "5"},
+        ) from exc
+    if not wait:
+        return Dispatched(command.command_id, None)
+    outcome = await wait_for_outcome(reader, command.command_id, settings.command_wait_s)
+    return Dispatched(command.command_id, outcome)
+
+
+def pending_response(command_id: UUID, extra: dict[str, Any] | None = None) -> JSONResponse:
+    """202: accepted on Kafka, outcome not known yet; where to ask."""
+    location = f"/commands/{command_id}"
+    body = {"command_id": str(command_id), "status": "pending", "status_url": location}
+    return JSONResponse({**body, **(extra or {})}, status_code=202, headers={"Location": location})
+
+
+def refused(outcome: CommandOutcome, status: int = 422) -> Problem:
+    """The processor refused the command: a problem naming its fields."""
+    return Problem(status, f"{outcome.command_type} was refused", errors=outcome.errors)

@@ -1,0 +1,52 @@
+"""The catalog as a signed-in contact may order from it: units and their price-list prices."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+
+from contracts.errors import FieldError
+from portal_api.auth import SignedInCaller
+from portal_api.problems import Problem
+from portal_api.schemas import ProductView, UnitPrice
+from sync_service.writemodel.base import WriteModelReader
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["catalog"])
+
+
+@router.get("/products", response_model=list[ProductView])
+async def products(
+    caller: SignedInCaller,
+    request: Request,
+    company: str | None = Query(default=None, description="administrators: the legal entity"),
+    price_list: str | None = Query(default=None, description="administrators: the price list"),
+) -> list[ProductView]:
+    """Products of the caller's company with the caller's price-list price per unit."""
+    reader: WriteModelReader = request.app.state.reader
+    contact = await reader.contact(caller.contact_id) if caller.contact_id else None
+    if (company or price_list) and not caller.is_admin:
+        raise Problem(403, "only an Administrator may look at another company or price list")
+    company = company or (contact.company if contact else None)
+    price_list = price_list or (contact.price_list if contact else None)
+    currency = contact.currency if contact else None
+    if not company:
+        raise Problem(
+            422,
+            "no company to show products of",
+            errors=[FieldError(field="company", message="set it on the contact or the query")],
+        )
+    offers = await reader.products_for(company.lower(), price_list)
+    return [
+        ProductView(
+            product_number=offer.product_number,
+            name=offer.name,
+            default_unit=offer.default_unit,
+            units=[
+                UnitPrice(unit=unit, factor=factor, price=offer.prices.get(unit))
+                for unit, factor in sorted(offer.units.items())
+            ],
+            currency=currency,
+        )
+        for offer in offers
+    ]

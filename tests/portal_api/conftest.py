@@ -1,0 +1,64 @@
+"""A running portal: the API app, the command processor on the real Kafka, the demo data."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from faststream.kafka import KafkaBroker
+from pydantic import SecretStr
+
+from contracts.topics import CDS_EVENTS, PORTAL_COMMANDS
+from portal_api.app import create_app
+from sync_service.command_processor import CommandProcessor, subscribe_command_processor
+from sync_service.db.engine import create_engine
+from sync_service.demo_data import seed_demo
+from sync_service.eventstore.postgres import PostgresEventStore
+from sync_service.relay import OutboxRelay
+from sync_service.settings import Settings
+from sync_service.topics import ensure_topics
+
+ADMIN_TOKEN = "test-admin-token"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@dataclass
+class Portal:
+    """What a write-path test talks to."""
+
+    client: httpx.AsyncClient
+    store: PostgresEventStore
+    settings: Settings
+
+
+@pytest.fixture
+async def portal(settings: Settings) -> AsyncIterator[Portal]:
+    settings = settings.model_copy(
+        update={"admin_token": SecretStr(ADMIN_TOKEN), "command_wait_s": 15.0}
+    )
+    engine = create_engine(settings.database_url)
+    store = PostgresEventStore(engine)
+    await seed_demo(store)
+    await ensure_topics(settings, [PORTAL_COMMANDS, CDS_EVENTS])
+    broker = KafkaBroker(settings.kafka_bootstrap, logger=None)
+    subscribe_command_processor(broker, settings, CommandProcessor(store, max_backoff_s=0.2))
+    await broker.start()
+    relay = OutboxRelay(settings, engine=engine)
+    relaying = asyncio.create_task(relay.run())
+    app = create_app(settings)
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://portal.test", timeout=30
+            ) as client:
+                yield Portal(client, store, settings)
+    finally:
+        await relay.stop()
+        await relaying
+        await relay.aclose()
+        await broker.stop()
+        await engine.dispose()
