@@ -10,6 +10,7 @@ from contracts.commands import InviteContact, RedeemInvitation, SubmitOrder, Ups
 from contracts.envelope import Envelope, Message, to_json_bytes
 from sync_service.command_processor import command_envelope
 from sync_service.demo_data import JANE_CONTACT_ID
+from sync_service.eventstore.base import NewEvent, StoredEvent
 
 
 def submit_order(**changes: Any) -> SubmitOrder:
@@ -36,8 +37,8 @@ def upsert_contact(contact_id: uuid.UUID, **changes: Any) -> UpsertContact:
         "command_id": uuid.uuid4(),
         "issued_by": "admin",
         "contact_id": contact_id,
-        "firstname": "Kim",
-        "lastname": "Lane",
+        "firstname": "New",
+        "lastname": "Contact",
         "email": "kim@x.example",
         "company": "usmf",
         "account_number": "US-001",
@@ -80,3 +81,17 @@ def wire(command: Any, company: str = "usmf") -> bytes:
     """The record value the API publishes."""
     env: Envelope[Message] = command_envelope(command, company=company)
     return to_json_bytes(env)
+
+
+def stored(
+    row: NewEvent, *, position: int, stream_id: str, stream_type: str, version: int
+) -> StoredEvent:
+    """`row` as the store would give it back, at the given place."""
+    return StoredEvent(
+        position=position,
+        stream_id=stream_id,
+        stream_type=stream_type,
+        version=version,
+        recorded_at=datetime.now(UTC),
+        **{field: getattr(row, field) for field in NewEvent.__dataclass_fields__},
+    )

@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 import sync_service.relay as relay
 from contracts.envelope import envelope
 from contracts.registry import decode
-from sync_service.eventstore.base import StoredEvent
 from sync_service.eventstore.envelopes import to_new_event
 from sync_service.relay.records import to_record
 from tests.contracts.samples import SAMPLES
+from tests.sync_service.factories import stored
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_record_of_a_stored_event(name: str) -> None:
     sent = envelope(SAMPLES[name], origin="scm", company="usmf")
     row = to_new_event(sent)
-    stored = StoredEvent(
-        position=42,
-        stream_id="salesorder/usmf/SO-1",
-        stream_type="SalesOrder",
-        version=3,
-        recorded_at=datetime.now(UTC),
-        **{field: getattr(row, field) for field in row.__dataclass_fields__},
+    record = to_record(
+        stored(
+            row, position=42, stream_id="salesorder/usmf/SO-1", stream_type="SalesOrder", version=3
+        )
     )
-    record = to_record(stored)
     assert record.key == b"salesorder/usmf/SO-1"
     assert decode(record.value) == sent
     assert dict(record.headers) == {

@@ -31,7 +31,7 @@ async def test_rebuilt_write_model_equals_the_live_one(
 ) -> None:
     code = hash_secret(new_secret())
     commands = [
-        upsert_contact(JANE_CONTACT_ID, firstname="Janet", email="JANET@x.example"),
+        upsert_contact(JANE_CONTACT_ID, firstname="Jane R.", email="JANE.R@x.example"),
         invite(SAM_CONTACT_ID, code, kind="group", max_redemptions=3),
         redeem(SAM_CONTACT_ID, code, hash_secret(new_secret())),
         redeem(SAM_CONTACT_ID, code, hash_secret(new_secret())),
