@@ -35,7 +35,7 @@ from sync_service.command_handlers import HANDLERS, aggregate_stream, decide
 from sync_service.eventstore import AlreadyProcessed, ConcurrencyConflict, ProcessedMessage
 from sync_service.eventstore.envelopes import to_new_event
 from sync_service.eventstore.postgres import PostgresEventStore
-from sync_service.logs import bind_correlation_id, get_logger
+from sync_service.logs import bind_correlation_id, faststream_logger, get_logger
 from sync_service.settings import Settings
 from sync_service.streams import stream_type
 from sync_service.writemodel import queries
@@ -257,7 +257,7 @@ async def run_command_processor(settings: Settings) -> None:
 
     await ensure_topics(settings, [PORTAL_COMMANDS])
     engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
-    broker = KafkaBroker(settings.kafka_bootstrap)
+    broker = KafkaBroker(settings.kafka_bootstrap, logger=faststream_logger())
     subscribe_command_processor(broker, settings, CommandProcessor(PostgresEventStore(engine)))
     try:
         await broker.start()

@@ -12,7 +12,7 @@ import structlog
 
 from sync_service.settings import Settings
 
-__all__ = ["bind_correlation_id", "configure_logging", "get_logger"]
+__all__ = ["bind_correlation_id", "configure_logging", "faststream_logger", "get_logger"]
 
 
 def configure_logging(settings: Settings) -> None:
@@ -53,6 +53,12 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(settings.log_level.upper())
     # aiokafka logs every failed connection attempt at ERROR; our own message says it once.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+
+
+def faststream_logger() -> logging.Logger:
+    """The logger to give a FastStream broker, so its lines go through our renderer too."""
+    # FastStream's default logger has a handler and format of its own (plain text lines).
+    return logging.getLogger("dualsync.faststream")
 
 
 def _identity(_logger: Any, _name: str, event: Any) -> Any:
