@@ -1,0 +1,1 @@
+"""Read projections: role-filtered order views and account views, rebuildable from the store."""

@@ -1,0 +1,124 @@
+"""The projections worker: cds.events.v1 -> read models in PostgreSQL, each event at most once.
+
+Kafka says which event arrived; the event store says what it is and where it stands. Per
+record, one transaction: lock the stream's applied version, apply the stream's stored events
+after it up to this one (in version order, so a gap left by a lost record closes itself),
+record the new version and the freshness row, commit; only then is the offset committed
+(AckPolicy.NACK_ON_ERROR). A redelivered record finds its version applied and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Final
+from uuid import UUID
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from contracts.errors import ContractError
+from contracts.registry import decode
+from contracts.topics import CDS_EVENTS
+from sync_service.db.schema import events
+from sync_service.eventstore.base import StoredEvent
+from sync_service.logs import faststream_logger, get_logger
+from sync_service.projections.projector import apply_in_order, record_freshness, stream_version
+from sync_service.projections.tables import LIVE
+from sync_service.settings import Settings
+
+__all__ = ["CONSUMER_GROUP", "ProjectionsWorker", "run_projections", "subscribe_projections"]
+
+CONSUMER_GROUP: Final = "dualsync-projections"
+
+log = get_logger(__name__)
+
+
+class ProjectionsWorker:
+    """Brings the read models up to date with each event that Kafka announces."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def handle(self, raw: bytes) -> int:
+        """Handle one record of cds.events.v1; return how many events were applied."""
+        try:
+            event_id = decode(raw).message_id
+        except ContractError as error:
+            log.warning("projections.malformed", error=str(error))
+            return 0
+        return await self.apply_through(event_id)
+
+    async def apply_through(self, event_id: UUID) -> int:
+        """Apply the event's stream up to and including the event; 0 if already applied."""
+        async with self._engine.connect() as connection:
+            await connection.execution_options(isolation_level="READ COMMITTED")
+            async with connection.begin():
+                target = (
+                    await connection.execute(
+                        select(events.c.stream_id, events.c.version).where(
+                            events.c.event_id == event_id
+                        )
+                    )
+                ).first()
+                if target is None:
+                    # Only the relay writes the topic, from committed events: another database?
+                    log.warning("projections.unknown_event", event_id=str(event_id))
+                    return 0
+                current = await stream_version(connection, LIVE, target.stream_id)
+                if current >= target.version:
+                    return 0
+                rows = await connection.execute(
+                    select(events)
+                    .where(
+                        events.c.stream_id == target.stream_id,
+                        events.c.version > current,
+                        events.c.version <= target.version,
+                    )
+                    .order_by(events.c.version)
+                )
+                pending = [StoredEvent(**row._asdict()) for row in rows]
+                for event in pending:
+                    await apply_in_order(connection, LIVE, event)
+                await record_freshness(connection, pending[-1])
+                return len(pending)
+
+
+def subscribe_projections(
+    broker: KafkaBroker, settings: Settings, worker: ProjectionsWorker
+) -> None:
+    """Subscribe `worker` to cds.events.v1; offsets are committed after each applied record."""
+
+    @broker.subscriber(
+        settings.topic(CDS_EVENTS),
+        group_id=CONSUMER_GROUP,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+    )
+    async def on_event(message: KafkaMessage) -> None:
+        try:
+            await worker.handle(message.body)
+        except Exception:
+            log.exception("projections.failed_will_redeliver")
+            await asyncio.sleep(1.0)  # seek back without spinning on a database outage
+            raise
+
+
+async def run_projections(settings: Settings) -> None:
+    """Run the projections worker until cancelled (`dualsync run projections`)."""
+    from sync_service.db.engine import create_engine
+    from sync_service.topics import ensure_topics
+
+    await ensure_topics(settings, [CDS_EVENTS])
+    engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
+    broker = KafkaBroker(settings.kafka_bootstrap, logger=faststream_logger())
+    subscribe_projections(broker, settings, ProjectionsWorker(engine))
+    try:
+        await broker.start()
+        log.info("projections.started", topic=settings.topic(CDS_EVENTS))
+        await asyncio.Event().wait()  # until cancelled
+    finally:
+        await broker.stop()
+        await engine.dispose()
