@@ -1,0 +1,193 @@
+"""The inbound worker: scm.inbound.v1 -> SCM -> CDS maps -> events with origin `scm`.
+
+Each record's events are appended in one unit of work with the write model (the projector) and
+the processed-message record, so a redelivered record changes nothing twice. Events appended
+here have origin `scm`, which the outbound worker never sends back to SCM.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from sqlalchemy import bindparam, exists, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from contracts.cds import Account, Contact, Product, ProductPriceLevel, SalesOrder
+from contracts.envelope import Envelope, Message, envelope
+from contracts.errors import FieldError, InvalidMessage
+from contracts.events import (
+    ContactUpserted,
+    CustomerAccountUpserted,
+    OrderSubmitted,
+    OrderSyncStatusChanged,
+    PriceListPriceUpserted,
+    ProductUpserted,
+)
+from contracts.registry import decode
+from contracts.scm import (
+    ContactPersonV2,
+    CustomerV3,
+    ReleasedProduct,
+    SalesOrderHeader,
+    SalesPriceAgreement,
+)
+from sync_service.db.schema import events
+from sync_service.eventstore import AlreadyProcessed, ConcurrencyConflict, ProcessedMessage
+from sync_service.eventstore.envelopes import to_new_event
+from sync_service.eventstore.postgres import PostgresEventStore
+from sync_service.mappings.contacts import CONTACT_MAP
+from sync_service.mappings.customers import CUSTOMER_MAP
+from sync_service.mappings.engine import MappingFailed
+from sync_service.mappings.faults import Handled, SourceRecord, UnknownReference
+from sync_service.mappings.products import PRICE_AGREEMENT_MAP, RELEASED_PRODUCT_MAP
+from sync_service.mappings.records import map_to_cds
+from sync_service.mappings.sales_orders import SALES_ORDER_MAP, STATUS_TO_CDS
+from sync_service.streams import (
+    account_stream,
+    contact_stream,
+    order_stream,
+    price_stream,
+    product_stream,
+    stream_type,
+)
+from sync_service.writemodel import queries
+from sync_service.writemodel.projector import apply_event
+
+__all__ = ["INBOUND_GROUP", "INBOUND_MAPS", "InboundWorker", "erp_order_id"]
+
+INBOUND_GROUP: Final = "dualsync-inbound"
+_IDS: Final = uuid5(NAMESPACE_URL, "urn:dualsync:inbound")
+INBOUND_MAPS: Final = {
+    CustomerV3.message_type: CUSTOMER_MAP.name,
+    ContactPersonV2.message_type: CONTACT_MAP.name,
+    SalesOrderHeader.message_type: SALES_ORDER_MAP.name,
+    ReleasedProduct.message_type: RELEASED_PRODUCT_MAP.name,
+    SalesPriceAgreement.message_type: PRICE_AGREEMENT_MAP.name,
+}
+"""The map each SCM record type goes through (the names ops pause)."""
+_STREAM_EXISTS: Final = select(exists().where(events.c.stream_id == bindparam("stream_id")))
+_PORTAL_ONLY: Final = ("price_list", "ship_to_country", "currency", "web_roles", "contact_id")
+
+
+def erp_order_id(company: str, sales_order_number: str) -> UUID:
+    """The CDS id of an order created in the ERP: the same for every message about it."""
+    return uuid5(_IDS, f"order/{company}/{sales_order_number}")
+
+
+class InboundWorker:
+    """Appends the CDS side of each SCM record; raises on faults (see FaultPolicy)."""
+
+    def __init__(self, engine: AsyncEngine, *, max_conflicts: int = 5) -> None:
+        self._store = PostgresEventStore(engine)
+        self._max_conflicts = max_conflicts
+
+    async def handle(self, record: SourceRecord) -> Handled:
+        """Map one record of scm.inbound.v1 and append its event."""
+        env = decode(record.value)
+        if env.origin == "portal":
+            return Handled.SKIPPED  # our own change coming back: never a new change
+        for _ in range(self._max_conflicts):
+            try:
+                return await self._apply(env)
+            except AlreadyProcessed:
+                return Handled.SKIPPED
+            except ConcurrencyConflict:
+                continue  # another writer appended to the stream first: decide again
+        raise RuntimeError(f"gave up after {self._max_conflicts} version conflicts")
+
+    async def _apply(self, env: Envelope[Message]) -> Handled:
+        async with self._store.transaction() as unit:
+            connection = unit.connection
+            stream, event = await self._decide(connection, env)
+            version = await unit.stream_version(stream)
+            new = to_new_event(
+                envelope(
+                    event, origin="scm", company=env.company,
+                    correlation_id=env.correlation_id, causation_id=env.message_id,
+                )
+            )  # fmt: skip
+            await apply_event(connection, stream, version + 1, new)
+            processed = ProcessedMessage(INBOUND_GROUP, str(env.message_id))
+            await unit.append(stream, stream_type(stream), version, [new], processed=processed)
+        return Handled.APPLIED
+
+    async def _decide(
+        self, connection: AsyncConnection, env: Envelope[Message]
+    ) -> tuple[str, Message]:
+        payload = env.payload
+        if isinstance(payload, CustomerV3):
+            account = map_to_cds(CUSTOMER_MAP, payload, Account)
+            stream = account_stream(str(account.company), str(account.account_number))
+            return stream, CustomerAccountUpserted(account=account)
+        if isinstance(payload, ReleasedProduct):
+            product = map_to_cds(RELEASED_PRODUCT_MAP, payload, Product)
+            stream = product_stream(str(product.company), str(product.product_number))
+            return stream, ProductUpserted(product=product)
+        if isinstance(payload, SalesPriceAgreement):
+            price = map_to_cds(PRICE_AGREEMENT_MAP, payload, ProductPriceLevel)
+            stream = price_stream(
+                str(price.company), str(price.price_list), str(price.product_number),
+                str(price.unit),
+            )  # fmt: skip
+            return stream, PriceListPriceUpserted(price=price)
+        if isinstance(payload, ContactPersonV2):
+            return await _contact(connection, payload)
+        if isinstance(payload, SalesOrderHeader):
+            return await self._order(connection, payload)
+        raise InvalidMessage([FieldError(field="type", message=f"{env.type} is not an SCM record")])
+
+    async def _order(
+        self, connection: AsyncConnection, header: SalesOrderHeader
+    ) -> tuple[str, Message]:
+        company, number = header.dataAreaId, header.SalesOrderNumber
+        if not company or not number:
+            missing = [
+                n for n, v in (("dataAreaId", company), ("SalesOrderNumber", number)) if not v
+            ]
+            raise MappingFailed(SALES_ORDER_MAP.name, [_required(n) for n in missing])
+        order_id = header.CDSSalesOrderId or erp_order_id(company, number)
+        stream = order_stream(order_id)
+        known = bool(await connection.scalar(_STREAM_EXISTS, {"stream_id": stream}))
+        if header.CDSSalesOrderId is not None or known:
+            if not known:
+                error = FieldError(field="CDSSalesOrderId", message=f"unknown order {order_id}")
+                raise UnknownReference(SALES_ORDER_MAP.name, [error])
+            return stream, _status_change(header, order_id)
+        # Created in the ERP (like May's order): a new order on the CDS side.
+        order = map_to_cds(SALES_ORDER_MAP, header, SalesOrder, extra={"salesorderid": order_id})
+        customer = order.customer_account or ""
+        if await queries.customer_account(connection, company, customer) is None:
+            error = FieldError(
+                field="OrderingCustomerAccountNumber", message=f"unknown customer {customer!r}"
+            )
+            raise UnknownReference(SALES_ORDER_MAP.name, [error])
+        return stream, OrderSubmitted(order=order, submitted_by="scm")
+
+
+def _required(name: str) -> FieldError:
+    return FieldError(field=name, message="Field required")
+
+
+def _status_change(header: SalesOrderHeader, order_id: UUID) -> OrderSyncStatusChanged:
+    scm_status = header.SalesOrderProcessingStatus
+    # MAPPINGS.md: an SCM number without a status means the order is in SCM: `synced`.
+    status = STATUS_TO_CDS.get(scm_status) if scm_status else "synced"
+    if status is None:
+        error = FieldError(
+            field="SalesOrderProcessingStatus", message=f"unknown status {scm_status!r}"
+        )
+        raise MappingFailed(SALES_ORDER_MAP.name, [error])
+    return OrderSyncStatusChanged.model_validate(
+        {"salesorderid": order_id, "status": status, "sales_order_number": header.SalesOrderNumber}
+    )
+
+
+async def _contact(connection: AsyncConnection, person: ContactPersonV2) -> tuple[str, Message]:
+    company, person_id = person.dataAreaId or "", person.ContactPersonId or ""
+    contact_id = person.CDSContactId or uuid5(_IDS, f"contact/{company}/{person_id}")
+    existing = await queries.contact(connection, contact_id)
+    # Portal-only fields (price list, ship-to, roles) are not SCM's: keep what the portal has.
+    kept = existing.model_dump(include=set(_PORTAL_ONLY), by_alias=True) if existing else {}
+    contact = map_to_cds(CONTACT_MAP, person, Contact, extra={**kept, "contactid": contact_id})
+    return contact_stream(contact_id), ContactUpserted(contact=contact)

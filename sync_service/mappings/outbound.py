@@ -1,0 +1,206 @@
+"""The outbound worker: cds.events.v1 -> CDS -> SCM maps -> scm.salesorders/contacts/customers.
+
+Only changes that came from the portal travel: an event with origin `scm` came from SCM and is
+never sent back (loop prevention). Each SCM record carries a stable message id (uuid5 of the
+source event id and the map's name), so a redelivered event publishes a duplicate the ERP can
+drop; `processed_messages` makes most redeliveries publish nothing at all. An order that cannot
+be mapped gets `OrderSyncStatusChanged(sync_failed, reason)` on its stream, then dead-letters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from contracts.envelope import Envelope, Message, envelope, to_json_bytes
+from contracts.errors import FieldError
+from contracts.events import (
+    ContactUpserted,
+    CustomerAccountUpserted,
+    OrderSubmitted,
+    OrderSyncStatusChanged,
+)
+from contracts.registry import decode
+from contracts.scm import ContactPersonV2, CustomerV3, SalesOrderHeader
+from contracts.topics import SCM_CONTACTS, SCM_CUSTOMERS, SCM_SALESORDERS
+from sync_service.db.schema import processed_messages, products
+from sync_service.eventstore import AlreadyProcessed, ProcessedMessage
+from sync_service.eventstore.envelopes import to_new_event
+from sync_service.eventstore.postgres import PostgresEventStore
+from sync_service.mappings.contacts import CONTACT_MAP
+from sync_service.mappings.customers import CUSTOMER_MAP
+from sync_service.mappings.engine import EntityMap, Lookups, MappingFailed
+from sync_service.mappings.faults import Handled, SourceRecord, UnknownReference
+from sync_service.mappings.publishing import Publish
+from sync_service.mappings.records import map_to_scm
+from sync_service.mappings.sales_orders import PRODUCT_SITE, PRODUCT_WAREHOUSE, SALES_ORDER_MAP
+from sync_service.settings import Settings
+from sync_service.streams import order_stream
+from sync_service.writemodel.projector import apply_event
+
+__all__ = ["OUTBOUND_GROUP", "OutboundWorker", "Route", "scm_message_id"]
+
+OUTBOUND_GROUP: Final = "dualsync-outbound"
+_MESSAGE_IDS: Final = uuid5(NAMESPACE_URL, "urn:dualsync:outbound")
+
+
+@dataclass(frozen=True)
+class Route:
+    """Which map an event type goes through, which record of it, and where the result goes."""
+
+    entity: EntityMap
+    record: Callable[[Any], BaseModel]
+    scm_type: type[Message]
+    topic: str
+    key_fields: tuple[str, ...]
+    """The SCM integration key after dataAreaId; the first one present is used."""
+
+
+ROUTES: Final[Mapping[str, Route]] = {
+    OrderSubmitted.message_type: Route(
+        SALES_ORDER_MAP, lambda p: p.order, SalesOrderHeader, SCM_SALESORDERS, ("CDSSalesOrderId",)
+    ),
+    ContactUpserted.message_type: Route(
+        CONTACT_MAP, lambda p: p.contact, ContactPersonV2, SCM_CONTACTS,
+        ("ContactPersonId", "CDSContactId"),
+    ),
+    CustomerAccountUpserted.message_type: Route(
+        CUSTOMER_MAP, lambda p: p.account, CustomerV3, SCM_CUSTOMERS, ("CustomerAccount",)
+    ),
+}  # fmt: skip
+
+
+def scm_message_id(source_message_id: UUID, map_name: str) -> UUID:
+    """The stable id of the SCM record that `source_message_id` became through `map_name`."""
+    return uuid5(_MESSAGE_IDS, f"{source_message_id}/{map_name}")
+
+
+class OutboundWorker:
+    """Maps portal events to SCM records and publishes them; raises on faults (FaultPolicy)."""
+
+    def __init__(self, engine: AsyncEngine, publish: Publish, settings: Settings) -> None:
+        self._engine = engine
+        self._store = PostgresEventStore(engine)
+        self._publish = publish
+        self._settings = settings
+
+    @staticmethod
+    def map_name(event_type: str) -> str | None:
+        """The map an event type goes through, if it goes to SCM at all."""
+        route = ROUTES.get(event_type)
+        return route.entity.name if route else None
+
+    async def handle(self, record: SourceRecord) -> Handled:
+        """Map and publish one record of cds.events.v1."""
+        env = decode(record.value)
+        route = ROUTES.get(env.type)
+        if route is None or env.origin == "scm":
+            return Handled.SKIPPED  # not for SCM, or came from SCM (never echoed back)
+        source = route.record(env.payload)
+        try:
+            async with self._engine.connect() as connection:
+                if await _processed(connection, str(env.message_id)):
+                    return Handled.SKIPPED
+                lookups = await _lookups(connection, env.company, source)
+            scm = map_to_scm(
+                route.entity, source, route.scm_type, company=env.company, lookups=lookups
+            )
+        except (MappingFailed, UnknownReference) as failure:
+            if isinstance(env.payload, OrderSubmitted):
+                await self._order_sync_failed(env, env.payload, str(failure))
+            raise
+        data = scm.model_dump()
+        key = "/".join(
+            [data["dataAreaId"], next(str(data[k]) for k in route.key_fields if data.get(k))]
+        )
+        out = envelope(
+            scm,
+            origin="portal",
+            company=env.company,
+            correlation_id=env.correlation_id,
+            causation_id=env.message_id,
+            message_id=scm_message_id(env.message_id, route.entity.name),
+            occurred_at=env.occurred_at,
+        )
+        await self._publish(self._settings.topic(route.topic), key.encode(), to_json_bytes(out), {
+            "content-type": "application/json", "message_id": str(out.message_id),
+            "type": out.type, "origin": out.origin, "company": out.company,
+            "correlation_id": str(out.correlation_id),
+        })  # fmt: skip
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                insert(processed_messages)
+                .values(consumer=OUTBOUND_GROUP, message_id=str(env.message_id))
+                .on_conflict_do_nothing()
+            )
+        return Handled.APPLIED
+
+    async def _order_sync_failed(
+        self, env: Envelope[Message], submitted: OrderSubmitted, reason: str
+    ) -> None:
+        order_id = submitted.order.sales_order_id
+        status = OrderSyncStatusChanged(salesorderid=order_id, status="sync_failed", reason=reason)
+        new = to_new_event(
+            envelope(
+                status,
+                origin="portal",
+                company=env.company,
+                correlation_id=env.correlation_id,
+                causation_id=env.message_id,
+            )
+        )
+        stream = order_stream(order_id)
+        try:
+            async with self._store.transaction() as unit:
+                version = await unit.stream_version(stream)
+                await apply_event(unit.connection, stream, version + 1, new)
+                # Once per source event: a redelivery of a refused order appends nothing.
+                processed = ProcessedMessage(f"{OUTBOUND_GROUP}/sync-failed", str(env.message_id))
+                await unit.append(stream, "order", version, [new], processed=processed)
+        except AlreadyProcessed:
+            pass
+
+
+async def _processed(connection: AsyncConnection, message_id: str) -> bool:
+    found = await connection.scalar(
+        select(processed_messages.c.message_id).where(
+            processed_messages.c.consumer == OUTBOUND_GROUP,
+            processed_messages.c.message_id == message_id,
+        )
+    )
+    return found is not None
+
+
+async def _lookups(connection: AsyncConnection, company: str, source: BaseModel) -> Lookups:
+    """The released products' default sites and warehouses that the order's lines name."""
+    numbers = {line.product_number for line in getattr(source, "lines", []) if line.product_number}
+    if not numbers:
+        return {}
+    rows = await connection.execute(
+        select(products.c.product_number, products.c.record).where(
+            products.c.company == (getattr(source, "company", None) or company),
+            products.c.product_number.in_(numbers),
+        )
+    )
+    records = {row.product_number: row.record for row in rows}
+    unknown = [
+        FieldError(
+            field=f"lines[{index}].ProductNumber",
+            message=f"unknown product {line.product_number!r}",
+        )
+        for index, line in enumerate(getattr(source, "lines", []))
+        if line.product_number and line.product_number not in records
+    ]
+    if unknown:
+        raise UnknownReference(SALES_ORDER_MAP.name, unknown)
+    return {
+        PRODUCT_SITE: {n: r.get("msdyn_defaultsite") for n, r in records.items()},
+        PRODUCT_WAREHOUSE: {n: r.get("msdyn_defaultwarehouse") for n, r in records.items()},
+    }

@@ -1,0 +1,167 @@
+"""The mapping workers as FastStream subscribers, and `dualsync run outbound`.
+
+Offsets: AckPolicy.NACK_ON_ERROR commits a record's offset only after `FaultPolicy.run`
+returned (applied, skipped, dead-lettered or parked); a transient fault that outlasted the
+retries raises, and the record is read again, so nothing after it on the partition overtakes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from contracts.topics import (
+    CDS_EVENTS,
+    DEADLETTER,
+    SCM_CONTACTS,
+    SCM_CUSTOMERS,
+    SCM_INBOUND,
+    SCM_SALESORDERS,
+)
+from sync_service.logs import faststream_logger, get_logger
+from sync_service.mappings.faults import FaultPolicy, Handled, SourceRecord, envelope_field
+from sync_service.mappings.inbound import INBOUND_GROUP, INBOUND_MAPS, InboundWorker
+from sync_service.mappings.outbound import OUTBOUND_GROUP, OutboundWorker
+from sync_service.mappings.pausing import MAX_STALENESS_S, MapSwitch
+from sync_service.mappings.publishing import Publish, broker_publisher
+from sync_service.mappings.redrive import DeadLetterOps
+from sync_service.settings import Settings
+
+__all__ = [
+    "dead_letter_ops",
+    "inbound_worker",
+    "outbound_worker",
+    "run_inbound",
+    "run_outbound",
+    "source_record",
+    "subscribe",
+]
+
+log = get_logger(__name__)
+
+Work = Callable[[SourceRecord], Awaitable[Handled]]
+
+
+def source_record(message: KafkaMessage) -> SourceRecord:
+    """Where a FastStream message came from, with its key and raw value."""
+    raw: Any = message.raw_message
+    key = raw.key.decode("utf-8", "replace") if raw.key else ""
+    return SourceRecord(raw.topic, raw.partition, raw.offset, key, bytes(message.body))
+
+
+def subscribe(
+    broker: KafkaBroker,
+    topic: str,
+    group: str,
+    policy: FaultPolicy,
+    work: Work,
+    map_of: Callable[[str | None], str | None],
+    switch: MapSwitch,
+) -> None:
+    """Consume `topic` as `group`, each record through `policy`; offsets after the outcome.
+
+    A record whose map (`map_of` its type) is paused is nacked: it stays in Kafka, read again.
+    """
+
+    @broker.subscriber(
+        topic, group_id=group, auto_offset_reset="earliest", ack_policy=AckPolicy.NACK_ON_ERROR
+    )
+    async def on_record(message: KafkaMessage) -> None:
+        record = source_record(message)
+        if await switch.is_paused(map_of(envelope_field(record, "type"))):
+            await asyncio.sleep(MAX_STALENESS_S)  # look again soon, without spinning
+            await message.nack()  # seek back: the record waits in Kafka, in order
+            return
+        try:
+            await policy.run(record, work)
+        except Exception:
+            log.exception("mapping.failed_will_redeliver", consumer=group)
+            await asyncio.sleep(1.0)  # the retries already backed off; do not spin
+            raise
+
+
+def outbound_worker(
+    broker: KafkaBroker, settings: Settings, engine: Any, *, max_backoff_s: float = 2.0
+) -> OutboundWorker:
+    """Subscribe the outbound worker to cds.events.v1 on `broker`; return it."""
+    publish = broker_publisher(broker)
+    worker = OutboundWorker(engine, publish, settings)
+    policy = FaultPolicy(
+        engine, publish, settings, consumer=OUTBOUND_GROUP, origin="portal",
+        max_backoff_s=max_backoff_s,
+    )  # fmt: skip
+    subscribe(
+        broker, settings.topic(CDS_EVENTS), OUTBOUND_GROUP, policy, worker.handle,
+        lambda t: OutboundWorker.map_name(t) if t else None, MapSwitch(engine),
+    )  # fmt: skip
+    return worker
+
+
+def inbound_worker(
+    broker: KafkaBroker, settings: Settings, engine: Any, *, max_backoff_s: float = 2.0
+) -> InboundWorker:
+    """Subscribe the inbound worker to scm.inbound.v1 on `broker`; return it."""
+    worker = InboundWorker(engine)
+    policy = FaultPolicy(
+        engine, broker_publisher(broker), settings, consumer=INBOUND_GROUP, origin="scm",
+        max_backoff_s=max_backoff_s,
+    )  # fmt: skip
+    subscribe(
+        broker, settings.topic(SCM_INBOUND), INBOUND_GROUP, policy, worker.handle,
+        lambda t: INBOUND_MAPS.get(t) if t else None, MapSwitch(engine),
+    )  # fmt: skip
+    return worker
+
+
+def dead_letter_ops(engine: Any, settings: Settings, publish: Publish) -> DeadLetterOps:
+    """Redrive and discard for both workers, publishing through `publish`."""
+    outbound = OutboundWorker(engine, publish, settings)
+    inbound = InboundWorker(engine)
+    return DeadLetterOps(
+        engine,
+        {
+            OUTBOUND_GROUP: (
+                FaultPolicy(engine, publish, settings, consumer=OUTBOUND_GROUP, origin="portal"),
+                outbound.handle,
+            ),
+            INBOUND_GROUP: (
+                FaultPolicy(engine, publish, settings, consumer=INBOUND_GROUP, origin="scm"),
+                inbound.handle,
+            ),
+        },
+    )
+
+
+async def run_outbound(settings: Settings) -> None:
+    """Run the outbound mapping worker until cancelled (`dualsync run outbound`)."""
+    topics = [CDS_EVENTS, SCM_SALESORDERS, SCM_CONTACTS, SCM_CUSTOMERS, DEADLETTER]
+    await _run(settings, "outbound", topics, outbound_worker)
+
+
+async def run_inbound(settings: Settings) -> None:
+    """Run the inbound mapping worker until cancelled (`dualsync run inbound`)."""
+    await _run(settings, "inbound", [SCM_INBOUND, DEADLETTER], inbound_worker)
+
+
+async def _run(settings: Settings, name: str, topics: list[str], wire: Any) -> None:
+    from sync_service.db.engine import create_engine
+    from sync_service.topics import ensure_topics
+
+    await ensure_topics(settings, topics)
+    engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
+    broker = KafkaBroker(
+        settings.kafka_bootstrap, logger=faststream_logger(), enable_idempotence=True
+    )
+    wire(broker, settings, engine)
+    try:
+        await broker.start()
+        log.info("mapping.started", worker=name, topic=settings.topic(topics[0]))
+        await asyncio.Event().wait()  # until cancelled
+    finally:
+        await broker.stop()
+        await engine.dispose()
