@@ -42,8 +42,13 @@ run: venv infra ## the whole stack: infrastructure, migrations, topics, demo dat
 	$(DUALSYNC) migrate
 	$(DUALSYNC) topics create
 	$(DUALSYNC) seed-demo
+	$(DUALSYNC) erp-sim publish-demo
 	@echo "dualsync: API on http://$${DUALSYNC_API_HOST:-127.0.0.1}:$${DUALSYNC_API_PORT:-8000} (health: /healthz, /readyz, metrics: /metrics)"
 	@echo "dualsync: administrator credential: Authorization: Bearer $$DUALSYNC_ADMIN_TOKEN"
+	@# The ERP simulator is the other side, not a dualsync service: a process of its own beside
+	@# `run all`, stopped with it (a non-interactive shell's background job ignores Ctrl-C).
+	trap 'kill $$erp_sim 2>/dev/null' EXIT INT TERM; \
+	$(DUALSYNC) erp-sim & erp_sim=$$!; \
 	$(DUALSYNC) run all
 
 contracts: venv ## write JSON Schemas and the AsyncAPI document to build/contracts

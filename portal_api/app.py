@@ -11,8 +11,9 @@ from portal_api.command_bus import CommandBus
 from portal_api.health import router as health_router
 from portal_api.limits import BodySizeLimit, FailureThrottle
 from portal_api.problems import install_problem_handlers
-from portal_api.routes import admin, commands, invitations, orders, products
+from portal_api.routes import admin, commands, invitations, orders, products, views
 from sync_service.db.engine import create_engine
+from sync_service.projections.reader import PostgresOrderViews
 from sync_service.settings import Settings, get_settings
 from sync_service.writemodel.postgres import PostgresWriteModelReader
 
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = create_engine(settings.database_url)
         bus = CommandBus(settings)
         app.state.reader = PostgresWriteModelReader(engine)
+        app.state.order_views = PostgresOrderViews(engine)
         app.state.bus = bus
         await bus.start()
         try:
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         products.router,
         orders.router,
         commands.router,
+        views.router,
     ):
         app.include_router(router)
     return app

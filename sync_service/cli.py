@@ -16,7 +16,16 @@ from sync_service.settings import Settings, get_settings
 __all__ = ["main"]
 
 EXIT_UNAVAILABLE = 2
-SERVICES = ("all", "api", "relay", "command-processor")
+SERVICES = (
+    "all",
+    "api",
+    "relay",
+    "command-processor",
+    "projections",
+    "erp-sim",
+    "outbound",
+    "inbound",
+)
 
 log = get_logger(__name__)
 
@@ -73,6 +82,58 @@ async def _seed_demo(settings: Settings) -> int:
     return 0
 
 
+async def _rebuild_projections(settings: Settings) -> int:
+    from sync_service.db.engine import create_engine
+    from sync_service.projections.rebuild import rebuild_projections
+
+    await check_database(settings.database_url, settings.connect_timeout_s)
+    engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
+
+    def progress(position: int, head: int) -> None:
+        share = f" ({100 * min(position, head) // head}%)" if head else ""
+        print(f"projections rebuild: at position {position} of {head}{share}", file=sys.stderr)
+
+    try:
+        report = await rebuild_projections(engine, progress=progress)
+    finally:
+        await engine.dispose()
+    print(
+        f"projections rebuilt: {report.events} events replayed up to position {report.position}"
+        f" ({report.caught_up_at_switch} during the switch-over)"
+    )
+    return 0
+
+
+async def _erp_sim(settings: Settings, args: argparse.Namespace) -> int:
+    from contracts.topics import SCM_INBOUND
+    from sync_service.erp_sim import StatusDelays, publish_demo, run_erp_sim
+
+    await check_kafka(settings.kafka_bootstrap, settings.connect_timeout_s)
+    if args.erp_sim_action == "publish-demo":
+        sent = await publish_demo(settings)
+        print(f"erp-sim: {sent} demo records published to {settings.topic(SCM_INBOUND)}")
+        return 0
+    await check_database(settings.database_url, settings.connect_timeout_s)
+    delays = StatusDelays(args.confirm_after, args.ship_after, args.invoice_after)
+    await run_erp_sim(settings, delays, tick_s=args.tick)
+    return 0
+
+
+async def _mapping_verb(settings: Settings, args: argparse.Namespace) -> int:
+    from sync_service.mappings.ops_cli import run_mapping_verb
+
+    return await run_mapping_verb(args, settings)
+
+
+def _duration(text: str) -> float:
+    from sync_service.erp_sim.lifecycle import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _export_contracts(out: Path) -> int:
     from contracts.export import export_contracts
 
@@ -100,6 +161,40 @@ def _parser() -> argparse.ArgumentParser:
         "create", help="create the topics that are missing"
     )
 
+    projections = verbs.add_parser("projections", help="the read models of the order views")
+    projections.add_subparsers(dest="projections_verb", required=True).add_parser(
+        "rebuild", help="replay the event store into fresh read models, then switch over"
+    )
+
+    erp_sim = verbs.add_parser(
+        "erp-sim", help="a simulated ERP: numbers synced orders, answers with statuses"
+    )
+    erp_sim.add_argument(
+        "erp_sim_action", nargs="?", choices=("run", "publish-demo"), default="run",
+        help="run the simulator until interrupted (default), or publish the ERP's demo data",
+    )  # fmt: skip
+    steps = (
+        ("confirm", "5s", "Confirmed"),
+        ("ship", "15s", "Delivered"),
+        ("invoice", "30s", "Invoiced"),
+    )
+    for step, default, status in steps:
+        erp_sim.add_argument(
+            f"--{step}-after", type=_duration, default=default, metavar="DURATION",
+            help=f"time from numbering to {status} (e.g. 2s, 500ms; 0 skips it; default {default})",
+        )  # fmt: skip
+    erp_sim.add_argument(
+        "--tick",
+        type=_duration,
+        default=0.2,
+        metavar="DURATION",
+        help="how often to look for due steps",
+    )
+
+    from sync_service.mappings.ops_cli import add_mapping_verbs
+
+    add_mapping_verbs(verbs)
+
     contracts = verbs.add_parser("contracts", help="message contracts")
     export = contracts.add_subparsers(dest="contracts_verb", required=True).add_parser(
         "export", help="write JSON Schemas and the AsyncAPI document"
@@ -115,6 +210,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "seed-demo": lambda: _seed_demo(settings),
         "topics": lambda: _create_topics(settings),
         "run": lambda: _run(settings, args.service),
+        "erp-sim": lambda: _erp_sim(settings, args),
+        "projections": lambda: _rebuild_projections(settings),
+        "deadletters": lambda: _mapping_verb(settings, args),
+        "maps": lambda: _mapping_verb(settings, args),
     }
     if args.verb == "contracts":
         return _export_contracts(args.out)

@@ -40,14 +40,44 @@ async def _run_command_processor(settings: Settings) -> None:
     await run_command_processor(settings)
 
 
+async def _run_projections(settings: Settings) -> None:
+    from sync_service.projections.worker import run_projections
+
+    await run_projections(settings)
+
+
+async def _run_outbound(settings: Settings) -> None:
+    from sync_service.mappings.workers import run_outbound
+
+    await run_outbound(settings)
+
+
+async def _run_inbound(settings: Settings) -> None:
+    from sync_service.mappings.workers import run_inbound
+
+    await run_inbound(settings)
+
+
+async def _run_erp_sim(settings: Settings) -> None:
+    from sync_service.erp_sim import run_erp_sim
+
+    await run_erp_sim(settings)
+
+
 async def run_services(settings: Settings, service: str) -> None:
     """Run `service` ("all" for every one) until interrupted."""
     services = {
         "api": _serve_api,
         "relay": _run_relay,
         "command-processor": _run_command_processor,
+        "projections": _run_projections,
+        "outbound": _run_outbound,
+        "inbound": _run_inbound,
     }
     chosen = list(services) if service == "all" else [service]
+    # Added after "all" is resolved: the ERP simulator plays the other side, not a dualsync
+    # service, so `run all` leaves it out (`make run` starts it as a process of its own).
+    services["erp-sim"] = _run_erp_sim
     tasks = [asyncio.create_task(services[name](settings), name=name) for name in chosen]
     try:
         # The API ends on SIGINT/SIGTERM (uvicorn handles them); a service may also fail.

@@ -17,6 +17,7 @@ from sync_service.command_processor import CommandProcessor, subscribe_command_p
 from sync_service.db.engine import create_engine
 from sync_service.demo_data import seed_demo
 from sync_service.eventstore.postgres import PostgresEventStore
+from sync_service.projections.worker import ProjectionsWorker, subscribe_projections
 from sync_service.relay import OutboxRelay
 from sync_service.settings import Settings
 from sync_service.topics import ensure_topics
@@ -45,6 +46,7 @@ async def portal(settings: Settings) -> AsyncIterator[Portal]:
     await ensure_topics(settings, [PORTAL_COMMANDS, CDS_EVENTS])
     broker = KafkaBroker(settings.kafka_bootstrap, logger=None)
     subscribe_command_processor(broker, settings, CommandProcessor(store, max_backoff_s=0.2))
+    subscribe_projections(broker, settings, ProjectionsWorker(engine))
     await broker.start()
     relay = OutboxRelay(settings, engine=engine)
     relaying = asyncio.create_task(relay.run())

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from sync_service.db.engine import DEFAULT_CONNECT_TIMEOUT_S, async_url
-from sync_service.db.schema import metadata
+from sync_service.db.tables import metadata
 
 # Several processes may start at once (`dualsync run all`); this lock lets one migrate at a time.
 # The key is b"dsmigrat" read as a bigint: recognisable in pg_locks, distinct from the append lock.

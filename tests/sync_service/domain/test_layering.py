@@ -10,7 +10,8 @@ def test_the_domain_imports_no_infrastructure() -> None:
     # A fresh interpreter: this test process has them loaded by other tests already.
     code = (
         "import sys, sync_service.domain.roles, sync_service.domain.orders,"
-        " sync_service.domain.invitations, sync_service.domain.credentials;"
+        " sync_service.domain.invitations, sync_service.domain.credentials,"
+        " sync_service.domain.visibility;"
         "print(sorted({m.split('.')[0] for m in sys.modules}"
         " & {'sqlalchemy', 'asyncpg', 'fastapi', 'aiokafka', 'faststream'}))"
     )
