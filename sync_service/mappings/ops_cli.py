@@ -55,7 +55,7 @@ async def run_mapping_verb(args: argparse.Namespace, settings: Settings) -> int:
             for row in await ops.list(None if args.all else "open"):
                 print(
                     f"{row['dead_letter_id']}  {row['status']:<9} {row['consumer']:<18} "
-                    f"key={row['record_key']} parked={row['parked']} {row['handler']}: "
+                    f"key={row['record_key']} parked={row['parked']} "
                     f"{row['error_message']}"
                 )
             return 0

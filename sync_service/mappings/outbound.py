@@ -103,6 +103,10 @@ class OutboundWorker:
         route = ROUTES.get(env.type)
         if route is None or env.origin == "scm":
             return Handled.SKIPPED  # not for SCM, or came from SCM (never echoed back)
+        if isinstance(env.payload, ContactUpserted) and not env.payload.contact.account_number:
+            # ContactPersonsV2 holds customer contacts; one without a customer account (portal
+            # staff such as an administrator) has no counterpart in SCM until it gets one.
+            return Handled.SKIPPED
         source = route.record(env.payload)
         try:
             async with self._engine.connect() as connection:

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts.cds import Account
+from contracts.cds import Account, Contact
 from contracts.deadletter import DeadLetter
 from contracts.envelope import Envelope, Message, envelope
-from contracts.events import CustomerAccountUpserted, OrderSyncStatusChanged
-from contracts.scm import CustomerV3, SalesOrderHeader
-from contracts.topics import CDS_EVENTS, DEADLETTER, SCM_CUSTOMERS, SCM_SALESORDERS
+from contracts.events import ContactUpserted, CustomerAccountUpserted, OrderSyncStatusChanged
+from contracts.scm import ContactPersonV2, CustomerV3, SalesOrderHeader
+from contracts.topics import CDS_EVENTS, DEADLETTER, SCM_CONTACTS, SCM_CUSTOMERS, SCM_SALESORDERS
 from sync_service.eventstore.envelopes import to_new_event
 from sync_service.eventstore.postgres import PostgresEventStore
 from sync_service.mappings.outbound import OutboundWorker, scm_message_id
 from sync_service.mappings.tables import dead_letters
 from sync_service.relay import OutboxRelay
 from sync_service.settings import Settings
-from sync_service.streams import account_stream, order_stream
+from sync_service.streams import account_stream, contact_stream, order_stream
 from sync_service.writemodel.projector import apply_event
 from tests.sync_service.mappings.orders import order_event, portal_order, product_without_site
 from tests.sync_service.mappings.wire import Received, read, send, send_raw
@@ -182,3 +183,26 @@ async def test_a_change_from_scm_is_not_sent_back_to_scm(
     assert [c.CustomerAccount for c in customers] == ["US-8"]
     assert sent[0].key == "usmf/US-8"
     assert customers[0].PartyType == "Organization"
+
+
+async def test_only_customer_contacts_go_to_scm(
+    settings: Settings, outbound: OutboundWorker, engine: AsyncEngine
+) -> None:
+    # A portal administrator has no customer account: not an SCM contact person, not an error.
+    staff = Contact(contact_id=uuid.uuid4(), last_name="Administrator", company="usmf")
+    customer = Contact(
+        contact_id=uuid.uuid4(), last_name="Contoso", company="usmf", account_number="US-001"
+    )
+    await send(
+        settings, CDS_EVENTS,
+        (contact_stream(staff.contact_id),
+         envelope(ContactUpserted(contact=staff), origin="portal", company="usmf")),
+        (contact_stream(customer.contact_id),
+         envelope(ContactUpserted(contact=customer), origin="portal", company="usmf")),
+    )  # fmt: skip
+    sent = await read(settings, SCM_CONTACTS, lambda seen: len(seen) >= 1, settle_s=2)
+    people = [r.env.payload for r in sent if isinstance(r.env.payload, ContactPersonV2)]
+    assert [p.AssociatedContactNumber for p in people] == ["US-001"]
+    async with engine.connect() as connection:
+        letters = await connection.scalar(select(func.count()).select_from(dead_letters))
+    assert letters == 0
