@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,31 +24,13 @@ from sync_service.demo_data import JANE_CONTACT_ID, MAY_CONTACT_ID, SAM_CONTACT_
 from sync_service.domain.credentials import hash_secret
 from sync_service.eventstore.envelopes import to_envelope
 from sync_service.streams import order_stream
+from tests.portal_api import views_helpers
 from tests.portal_api.conftest import ADMIN, Portal
+from tests.portal_api.views_helpers import credential
 
 pytestmark = pytest.mark.integration
 
-ORDER: dict[str, Any] = {
-    "requested_receipt_date": (date.today() + timedelta(days=14)).isoformat(),
-    "delivery_address": {"street": "1 Main St", "city": "Redmond", "postal_code": "98052"},
-    "requisition_number": "REQ-7",
-    "lines": [
-        {"product_number": "P-1000", "quantity": "3", "unit": "ea"},
-        {"product_number": "P-1001", "quantity": "2", "unit": "box"},
-    ],
-}
-
-
-async def _credential(portal: Portal, contact_id: uuid.UUID) -> dict[str, str]:
-    invited = await portal.client.post(
-        "/admin/invitations", json={"contact_id": str(contact_id)}, headers=ADMIN
-    )
-    assert invited.status_code == 201, invited.text
-    redeemed = await portal.client.post(
-        "/invitations/redeem", json={"code": invited.json()["code"]}
-    )
-    assert redeemed.status_code == 200, redeemed.text
-    return {"Authorization": f"Bearer {redeemed.json()['credential']}"}
+ORDER: dict[str, Any] = {**views_helpers.ORDER, "requisition_number": "REQ-7"}
 
 
 async def _submitted(portal: Portal, order_id: str) -> OrderSubmitted:
@@ -90,7 +72,7 @@ async def _fields(response: Any) -> set[str]:
 
 
 async def test_invite_redeem_submit_fills_every_field_from_the_contact(portal: Portal) -> None:
-    jane = await _credential(portal, JANE_CONTACT_ID)
+    jane = await credential(portal, JANE_CONTACT_ID)
 
     products = await portal.client.get("/products", headers=jane)
     assert products.status_code == 200
@@ -135,7 +117,7 @@ async def test_every_problem_is_named_at_once(portal: Portal) -> None:
         headers=ADMIN,
     )  # fmt: skip
     assert put.status_code == 200, put.text
-    partial = await _credential(portal, contact_id)
+    partial = await credential(portal, contact_id)
     body = {
         **ORDER,
         "lines": [
@@ -158,7 +140,7 @@ async def test_every_problem_is_named_at_once(portal: Portal) -> None:
 
 
 async def test_non_admin_may_not_choose_company_or_customer(portal: Portal) -> None:
-    jane = await _credential(portal, JANE_CONTACT_ID)
+    jane = await credential(portal, JANE_CONTACT_ID)
     body = {**ORDER, "company": "usmf", "customer_account": "US-002", "ship_to_country": "CA"}
     refused = await portal.client.post("/orders", json=body, headers=jane)
     assert refused.status_code == 422
@@ -175,7 +157,7 @@ async def test_admin_orders_for_another_customer(portal: Portal) -> None:
 
 
 async def test_idempotency_key_retry_creates_one_order(portal: Portal) -> None:
-    sam = await _credential(portal, SAM_CONTACT_ID)
+    sam = await credential(portal, SAM_CONTACT_ID)
     headers = {**sam, "Idempotency-Key": "order-form-42"}
     first = await portal.client.post("/orders", json=ORDER, headers=headers)
     second = await portal.client.post("/orders", json=ORDER, headers=headers)
@@ -258,10 +240,10 @@ async def test_who_may_do_what(portal: Portal) -> None:
     assert (await client.post("/orders", json=ORDER)).status_code == 401
     bad = {"Authorization": "Bearer nonsense"}
     assert (await client.get("/products", headers=bad)).status_code == 401
-    may = await _credential(portal, MAY_CONTACT_ID)  # a contact without a web role
+    may = await credential(portal, MAY_CONTACT_ID)  # a contact without a web role
     assert (await client.post("/orders", json=ORDER, headers=may)).status_code == 403
     assert (await client.get("/products", headers=may)).status_code == 403
-    jane = await _credential(portal, JANE_CONTACT_ID)
+    jane = await credential(portal, JANE_CONTACT_ID)
     assert (
         await client.get("/admin/contacts?email=jane@x.example", headers=jane)
     ).status_code == 403
