@@ -125,6 +125,12 @@ async def _mapping_verb(settings: Settings, args: argparse.Namespace) -> int:
     return await run_mapping_verb(args, settings)
 
 
+async def _initial_sync(settings: Settings, args: argparse.Namespace) -> int:
+    from sync_service.mappings.initial_sync import run_initial_sync
+
+    return await run_initial_sync(settings, args.paths, args.company, args.concurrency)
+
+
 def _duration(text: str) -> float:
     from sync_service.erp_sim.lifecycle import parse_duration
 
@@ -195,6 +201,19 @@ def _parser() -> argparse.ArgumentParser:
 
     add_mapping_verbs(verbs)
 
+    initial = verbs.add_parser(
+        "initial-sync", help="load an SCM export (CSV / JSON lines) through the inbound maps"
+    )
+    initial.add_argument(
+        "paths", nargs="+", type=Path, metavar="PATH",
+        help="a directory or files named for the SCM entity, e.g. CustomersV3.csv",
+    )  # fmt: skip
+    initial.add_argument("--company", help="dataAreaId for rows that have none, e.g. usmf")
+    initial.add_argument(
+        "--concurrency", type=int, default=8, metavar="N",
+        help="rows of different keys applied side by side (a key's rows stay in order)",
+    )  # fmt: skip
+
     contracts = verbs.add_parser("contracts", help="message contracts")
     export = contracts.add_subparsers(dest="contracts_verb", required=True).add_parser(
         "export", help="write JSON Schemas and the AsyncAPI document"
@@ -214,6 +233,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "projections": lambda: _rebuild_projections(settings),
         "deadletters": lambda: _mapping_verb(settings, args),
         "maps": lambda: _mapping_verb(settings, args),
+        "initial-sync": lambda: _initial_sync(settings, args),
     }
     if args.verb == "contracts":
         return _export_contracts(args.out)
