@@ -210,37 +210,21 @@ async def run_initial_sync(
     settings: Settings, paths: Sequence[Path], company: str | None, concurrency: int = 8
 ) -> int:
     """`dualsync initial-sync`: 0 all loaded, 1 some rows dead-lettered or parked, 2 bad input."""
-    from faststream.kafka import KafkaBroker
-
-    from sync_service.connectivity import check_database, check_kafka
-    from sync_service.db.engine import create_engine
-    from sync_service.mappings.publishing import broker_publisher
+    from sync_service.mappings.publishing import connected
 
     try:
         files = export_files(paths)
     except InputError as exc:
         print(f"dualsync: error: {exc}", file=sys.stderr)
         return 2
-    await check_database(settings.database_url, settings.connect_timeout_s)
-    await check_kafka(settings.kafka_bootstrap, settings.connect_timeout_s)
-    engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
-    broker = KafkaBroker(settings.kafka_bootstrap, logger=None, enable_idempotence=True)
-    await broker.start()
     try:
-        results = await initial_sync(
-            files,
-            engine,
-            broker_publisher(broker),
-            settings,
-            company=company,
-            concurrency=concurrency,
-        )
+        async with connected(settings) as (engine, publish):
+            results = await initial_sync(
+                files, engine, publish, settings, company=company, concurrency=concurrency
+            )
     except InputError as exc:
         print(f"dualsync: error: {exc}", file=sys.stderr)
         return 2
-    finally:
-        await broker.stop()
-        await engine.dispose()
     print(summary(results))
     failed = sum(r.dead_lettered + r.parked for r in results)
     if failed:

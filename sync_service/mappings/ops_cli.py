@@ -36,21 +36,12 @@ async def run_mapping_verb(args: argparse.Namespace, settings: Settings) -> int:
     """Run a `deadletters` or `maps` verb; status 1 when a dead letter is not open or fails."""
     if args.verb == "maps":
         return await _maps(args, settings)
-    from faststream.kafka import KafkaBroker
-
-    from sync_service.connectivity import check_database, check_kafka
-    from sync_service.db.engine import create_engine
-    from sync_service.mappings.publishing import broker_publisher
+    from sync_service.mappings.publishing import connected
     from sync_service.mappings.redrive import DeadLetterNotOpen
     from sync_service.mappings.workers import dead_letter_ops
 
-    await check_database(settings.database_url, settings.connect_timeout_s)
-    await check_kafka(settings.kafka_bootstrap, settings.connect_timeout_s)
-    engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
-    broker = KafkaBroker(settings.kafka_bootstrap, logger=None, enable_idempotence=True)
-    await broker.start()
-    try:
-        ops = dead_letter_ops(engine, settings, broker_publisher(broker))
+    async with connected(settings) as (engine, publish):
+        ops = dead_letter_ops(engine, settings, publish)
         if args.deadletters_verb == "list":
             for row in await ops.list(None if args.all else "open"):
                 print(
@@ -71,9 +62,6 @@ async def run_mapping_verb(args: argparse.Namespace, settings: Settings) -> int:
         if result.error:
             print(f"still failing: {result.error}")
         return 0 if result.outcome != "still_failing" else 1
-    finally:
-        await broker.stop()
-        await engine.dispose()
 
 
 async def _maps(args: argparse.Namespace, settings: Settings) -> int:

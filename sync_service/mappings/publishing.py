@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from faststream.kafka import KafkaBroker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-__all__ = ["Publish", "broker_publisher"]
+from sync_service.connectivity import check_database, check_kafka
+from sync_service.db.engine import create_engine
+from sync_service.settings import Settings
+
+__all__ = ["Publish", "broker_publisher", "connected"]
 
 Publish = Callable[[str, bytes, bytes, dict[str, str]], Awaitable[None]]
 """(topic, key, value, headers) -> once Kafka has acknowledged the record."""
@@ -19,3 +25,18 @@ def broker_publisher(broker: KafkaBroker) -> Publish:
         await broker.publish(value, topic, key=key, headers=headers)
 
     return publish
+
+
+@asynccontextmanager
+async def connected(settings: Settings) -> AsyncIterator[tuple[AsyncEngine, Publish]]:
+    """An engine and a publisher for a one-off command, failing fast if either side is away."""
+    await check_database(settings.database_url, settings.connect_timeout_s)
+    await check_kafka(settings.kafka_bootstrap, settings.connect_timeout_s)
+    engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
+    broker = KafkaBroker(settings.kafka_bootstrap, logger=None, enable_idempotence=True)
+    try:
+        await broker.start()
+        yield engine, broker_publisher(broker)
+    finally:
+        await broker.stop()
+        await engine.dispose()
