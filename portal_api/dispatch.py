@@ -14,6 +14,7 @@ from portal_api.command_bus import CommandBus
 from portal_api.outcomes import wait_for_outcome
 from portal_api.problems import Problem
 from sync_service.command_processor import command_envelope, command_key
+from sync_service.metrics import COMMANDS_ACCEPTED, COMMANDS_REFUSED
 from sync_service.settings import Settings
 from sync_service.writemodel.base import CommandOutcome, WriteModelReader
 
@@ -43,11 +44,13 @@ async def dispatch(
     try:
         await bus.send(message, command_key(command).decode("utf-8"))
     except Exception as exc:  # any producer failure: the command did not reach Kafka
+        COMMANDS_REFUSED.labels(message.type, "unavailable").inc()
         raise Problem(
             503,
             f"the command could not be queued ({type(exc).__name__}); retry later",
             headers={"Retry-After": "5"},
         ) from exc
+    COMMANDS_ACCEPTED.labels(message.type).inc()
     if not wait:
         return Dispatched(command.command_id, None)
     outcome = await wait_for_outcome(reader, command.command_id, settings.command_wait_s)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from sync_service.logs import get_logger
+from sync_service.metrics import serve_metrics
 from sync_service.settings import Settings
 
 __all__ = ["run_services"]
@@ -79,6 +80,8 @@ async def run_services(settings: Settings, service: str) -> None:
     # service, so `run all` leaves it out (`make run` starts it as a process of its own).
     services["erp-sim"] = _run_erp_sim
     tasks = [asyncio.create_task(services[name](settings), name=name) for name in chosen]
+    if settings.metrics_port and "api" not in chosen:  # else the API's /metrics has them all
+        tasks.append(asyncio.create_task(serve_metrics(settings), name="metrics"))
     try:
         # The API ends on SIGINT/SIGTERM (uvicorn handles them); a service may also fail.
         # Either way the process stops as a whole rather than limping on half-alive.

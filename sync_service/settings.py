@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="port (on api_host) of /metrics for `dualsync run <service>` without the "
+        "API; 0 = off",
+    )
     admin_token: SecretStr | None = Field(
         default=None, description="bootstrap Administrator credential for the portal API"
     )
@@ -45,6 +52,20 @@ class Settings(BaseSettings):
     redeem_failures_per_minute: int = Field(
         default=5, ge=1, description="failed redemptions per client before it must wait"
     )
+    lag_stuck_after_s: float = Field(
+        default=60.0, gt=0, description="a partition with lag whose offset stays this long is stuck"
+    )
+    lag_sample_s: float = Field(
+        default=15.0, gt=0, description="how often the API samples lag for its Prometheus gauges"
+    )
+    alert_deadletters: int = Field(
+        default=10,
+        ge=0,
+        description="dead letters of one map within alert_window_s that pause it; 0 = off",
+    )
+    alert_window_s: float = Field(
+        default=300.0, ge=0, description="the alert threshold's window in seconds; 0 = off"
+    )
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto", description="auto: readable in a terminal, JSON otherwise"
@@ -52,6 +73,15 @@ class Settings(BaseSettings):
 
     def topic(self, name: str) -> str:
         """The physical topic name for a contract topic name."""
+        return f"{self.topic_prefix}{name}"
+
+    def group(self, name: str) -> str:
+        """The Kafka consumer group id for a logical consumer name.
+
+        Prefixed like topics, so that two deployments (or two test runs) sharing one cluster never
+        join each other's groups: a member joining or leaving another's group forces a rebalance.
+        The logical name stays what the database records (processed messages, dead letters).
+        """
         return f"{self.topic_prefix}{name}"
 
 

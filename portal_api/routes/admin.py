@@ -17,6 +17,7 @@ from portal_api.problems import Problem
 from portal_api.schemas import ContactBody, ContactView, InvitationCreated, InviteBody
 from sync_service.domain.credentials import hash_secret, new_secret
 from sync_service.domain.invitations import invitation_expiry, invitation_problems
+from sync_service.metrics import COMMANDS_REFUSED
 from sync_service.settings import Settings
 from sync_service.writemodel.base import WriteModelReader
 
@@ -89,6 +90,8 @@ async def invite(body: InviteBody, caller: AdminCaller, request: Request) -> Any
     problems = invitation_problems(caller, contact, kind=body.kind, max_redemptions=max_redemptions)
     if problems:
         status = 404 if contact is None else 422
+        reason = "not_found" if contact is None else "invalid"
+        COMMANDS_REFUSED.labels(InviteContact.message_type, reason).inc()
         raise Problem(status, "the contact cannot be invited", errors=problems)
     assert contact is not None
     code = new_secret()

@@ -16,6 +16,7 @@ from portal_api.problems import Problem
 from portal_api.schemas import RedeemBody, Redeemed
 from sync_service.domain.credentials import hash_secret, new_secret
 from sync_service.domain.invitations import RedemptionRefusal, redemption_refusal
+from sync_service.metrics import COMMANDS_REFUSED
 from sync_service.writemodel.base import WriteModelReader
 
 __all__ = ["router"]
@@ -57,6 +58,7 @@ async def redeem(body: RedeemBody, request: Request) -> Any:
     refusal = redemption_refusal(invitation, datetime.now(UTC))
     if refusal is not None:
         throttle.record_failure(client)
+        COMMANDS_REFUSED.labels(RedeemInvitation.message_type, refusal.value).inc()
         raise _refusal_problem(refusal)
     assert invitation is not None
     credential, command_id = new_secret(), uuid4()

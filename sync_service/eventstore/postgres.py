@@ -39,6 +39,7 @@ from sync_service.eventstore.base import (
     StoredEvent,
 )
 from sync_service.eventstore.postgres_transaction import PostgresTransaction
+from sync_service.metrics import count_events_stored
 
 __all__ = ["APPEND_LOCK_KEY", "NOTIFY_CHANNEL", "PostgresCheckpointStore", "PostgresEventStore"]
 
@@ -159,7 +160,9 @@ class PostgresEventStore:
         # The lock scheme needs each statement to see what committed before it started, which
         # READ COMMITTED gives; REPEATABLE READ would keep the snapshot from before the lock.
         async with _connect(self._engine, "READ COMMITTED") as connection, connection.begin():
-            yield PostgresTransaction(connection, self._append)
+            unit = PostgresTransaction(connection, self._append)
+            yield unit
+        count_events_stored(unit.stored)  # committed: a rollback raised past this line
 
     async def _append(
         self,

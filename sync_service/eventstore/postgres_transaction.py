@@ -43,6 +43,8 @@ class PostgresTransaction:
         self._connection = connection
         self._append_on = append_on
         self._appended = False
+        self.stored: list[StoredEvent] = []
+        """What this unit appended: stored once it commits (the store counts them then)."""
 
     @property
     def connection(self) -> AsyncConnection:
@@ -73,6 +75,8 @@ class PostgresTransaction:
         """Append as EventStore.append does, but commit only with the whole unit."""
         check_append(stream_id, expected_version, events)
         self._appended = True
-        return await self._append_on(
+        stored = await self._append_on(
             self._connection, stream_id, stream_type, expected_version, events, processed
         )
+        self.stored += stored
+        return stored

@@ -26,6 +26,7 @@ from sync_service.db.engine import create_engine
 from sync_service.eventstore.base import CheckpointStore, StoredEvent
 from sync_service.eventstore.postgres import PostgresCheckpointStore, PostgresEventStore
 from sync_service.logs import get_logger
+from sync_service.metrics import RELAY_PUBLISHED
 from sync_service.relay.leadership import RelaySession
 from sync_service.relay.records import to_record
 from sync_service.relay.retries import RetryUntilStopped, Stopped
@@ -169,6 +170,7 @@ class OutboxRelay:
         await self._checkpoints.set(self._checkpoint_name, batch[-1].position)
         self.last_published_position = batch[-1].position
         self.last_published_at = datetime.now(UTC)
+        RELAY_PUBLISHED.inc(len(batch))
         log.debug("relay.published", count=len(batch), position=batch[-1].position)
 
     def _lost_lead(self) -> bool:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import socket
+
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
 from portal_api.app import create_app
 from sync_service.settings import Settings
@@ -33,6 +36,32 @@ async def test_not_ready_names_the_unreachable_broker(settings: Settings) -> Non
     body = ready.json()
     assert body["postgresql"] == "ok"
     assert "cannot reach Kafka at 127.0.0.1:1" in body["kafka"]
+
+
+async def test_not_ready_names_the_unreachable_database(settings: Settings) -> None:
+    url = make_url(settings.database_url).set(port=_closed_port())
+    broken = settings.model_copy(update={"database_url": url.render_as_string(hide_password=False)})
+    async with _client(broken) as client:
+        live = await client.get("/healthz")
+        ready = await client.get("/readyz")
+    assert live.status_code == 200
+    assert ready.status_code == 503
+    body = ready.json()
+    assert body["status"] == "not ready"
+    assert body["kafka"] == "ok"
+    assert (
+        f"cannot reach PostgreSQL at {url.render_as_string(hide_password=True)}"
+        in body["postgresql"]
+    )
+    assert "dualsync:dualsync@" not in body["postgresql"]  # the password is never shown
+
+
+def _closed_port() -> int:
+    """A local port nobody listens on: bound, then released."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 async def test_metrics_are_prometheus_text(settings: Settings) -> None:
