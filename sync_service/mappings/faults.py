@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from uuid import UUID, uuid4
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,9 +31,12 @@ from contracts.errors import ContractError, FieldError
 from contracts.topics import DEADLETTER
 from contracts.values import Origin
 from sync_service.logs import get_logger
+from sync_service.mappings.alerts import DeadLetterAlert
+from sync_service.mappings.dead_letter_maps import map_of_dead_letter
 from sync_service.mappings.engine import MappingFailed
 from sync_service.mappings.publishing import Publish
 from sync_service.mappings.tables import dead_letters, parked_records
+from sync_service.metrics import DEAD_LETTERS
 from sync_service.settings import Settings
 
 __all__ = [
@@ -116,14 +119,17 @@ class FaultPolicy:
         self._origin = origin
         self._attempts = attempts
         self._max_backoff_s = max_backoff_s
+        self._alert = DeadLetterAlert(engine, settings)
 
     async def run(
         self, record: SourceRecord, work: Callable[[SourceRecord], Awaitable[Handled]]
     ) -> Handled:
         """Handle `record` with `work`; raise only a transient fault that outlasted the retries."""
-        if await self._park_if_blocked(record):
+        held = await self._park_if_blocked(record)
+        if held is Handled.PARKED:
             log.info("mapping.parked", consumer=self.consumer, key=record.key)
-            return Handled.PARKED
+        if held is not None:
+            return held
         return await self.attempt(record, work)
 
     async def attempt(
@@ -152,21 +158,44 @@ class FaultPolicy:
             return Handled.DEAD_LETTERED
         raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
-    async def _park_if_blocked(self, record: SourceRecord) -> bool:
+    async def _park_if_blocked(self, record: SourceRecord) -> Handled | None:
+        """PARKED behind an open dead letter of its key; SKIPPED when it is itself a dead letter.
+
+        Kafka redelivers a record whose offset was not committed yet (a rebalance, a restart)
+        although it was dead-lettered: that copy is already in ops' hands (open, redriven or
+        discarded), and parking it behind itself would hold it twice.
+        """
+        is_self = and_(
+            dead_letters.c.source_topic == record.topic,
+            dead_letters.c.partition == record.partition,
+            dead_letters.c.offset == record.offset,
+        )
         async with self._engine.begin() as connection:
             # FOR SHARE: a redrive that is about to close this dead letter waits for the park.
-            blocking = await connection.scalar(
-                select(dead_letters.c.dead_letter_id)
-                .where(
-                    dead_letters.c.consumer == self.consumer,
-                    dead_letters.c.record_key == record.key,
-                    dead_letters.c.status == "open",
+            blocking = (
+                (
+                    await connection.execute(
+                        select(is_self.label("is_self"))
+                        .where(
+                            dead_letters.c.consumer == self.consumer,
+                            or_(
+                                and_(
+                                    dead_letters.c.record_key == record.key,
+                                    dead_letters.c.status == "open",
+                                ),
+                                is_self,
+                            ),
+                        )
+                        .with_for_update(read=True)
+                    )
                 )
-                .limit(1)
-                .with_for_update(read=True)
+                .scalars()
+                .all()
             )
-            if blocking is None:
-                return False
+            if any(blocking):
+                return Handled.SKIPPED
+            if not blocking:
+                return None
             await connection.execute(
                 insert(parked_records)
                 .values(
@@ -179,7 +208,7 @@ class FaultPolicy:
                 )
                 .on_conflict_do_nothing()
             )
-            return True
+            return Handled.PARKED
 
     async def dead_letter(
         self,
@@ -205,13 +234,16 @@ class FaultPolicy:
             first_failed_at=first_failed_at or now,
             last_failed_at=now,
         )
-        letter_id = await self._store(letter, uuid4())
-        env = envelope(letter, origin=self._origin_of(record), company=self._company_of(record))
+        company = self._company_of(record)
+        map_name = map_of_dead_letter(self.consumer, letter.handler, letter.original_value)
+        letter_id = await self._store(letter, uuid4(), map_name=map_name, company=company)
+        env = envelope(letter, origin=self._origin_of(record), company=company)
         env = env.model_copy(update={"message_id": letter_id})
         await self._publish(
             self._settings.topic(DEADLETTER), record.key.encode(), to_json_bytes(env),
             _headers(letter, letter_id),
         )  # fmt: skip
+        DEAD_LETTERS.labels(map_name or letter.handler, letter.error_class).inc()
         log.warning(
             "mapping.dead_lettered",
             consumer=self.consumer,
@@ -219,14 +251,19 @@ class FaultPolicy:
             handler=letter.handler,
             error=letter.error_message,
         )
+        await self._alert.check(map_name)  # one COUNT, on this path only
         return letter_id
 
-    async def _store(self, letter: DeadLetter, letter_id: UUID) -> UUID:
+    async def _store(
+        self, letter: DeadLetter, letter_id: UUID, *, map_name: str | None, company: str
+    ) -> UUID:
         values: dict[str, Any] = letter.model_dump(mode="json", exclude={"original_key"})
         values.update(
             dead_letter_id=letter_id,
             consumer=self.consumer,
             record_key=letter.original_key,
+            map_name=map_name,
+            company=company,
             first_failed_at=letter.first_failed_at,
             last_failed_at=letter.last_failed_at,
         )

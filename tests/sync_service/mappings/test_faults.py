@@ -13,7 +13,7 @@ from contracts.envelope import from_json_bytes
 from contracts.errors import FieldError
 from sync_service.mappings.engine import MappingFailed
 from sync_service.mappings.faults import FaultPolicy, Handled, SourceRecord
-from sync_service.mappings.tables import dead_letters
+from sync_service.mappings.tables import dead_letters, parked_records
 from sync_service.settings import Settings
 
 RECORD = SourceRecord("t.cds.events.v1", 2, 41, "order-1", b'{"type": "OrderSubmitted"}')
@@ -88,3 +88,24 @@ async def test_a_permanent_fault_is_dead_lettered_with_everything_spec_4_lists(
     async with engine.connect() as connection:
         stored = (await connection.execute(select(dead_letters))).mappings().one()
     assert (stored["record_key"], stored["status"]) == ("order-1", "open")
+
+
+async def test_a_redelivered_dead_letter_is_not_parked_behind_itself(
+    settings: Settings, engine: AsyncEngine
+) -> None:
+    published = Published()
+    policy = _policy(engine, published, settings)
+    failure = MappingFailed("SalesOrderHeaders", [FieldError(field="CurrencyCode", message="x")])
+    later = SourceRecord(RECORD.topic, RECORD.partition, RECORD.offset + 1, RECORD.key, b"{}")
+
+    assert await policy.run(RECORD, _failing(failure)) is Handled.DEAD_LETTERED
+    # Kafka hands the same record again (its offset was not committed before a rebalance).
+    assert await policy.run(RECORD, _failing(failure)) is Handled.SKIPPED
+    # A later record of the key still waits behind the open dead letter.
+    assert await policy.run(later, _failing()) is Handled.PARKED
+
+    async with engine.connect() as connection:
+        parked = (await connection.execute(select(parked_records.c.offset))).scalars().all()
+        letters = (await connection.execute(select(dead_letters.c.offset))).scalars().all()
+    assert (parked, letters) == ([RECORD.offset + 1], [RECORD.offset])
+    assert len(published) == 1

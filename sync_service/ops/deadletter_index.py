@@ -1,0 +1,110 @@
+"""The dead-letter index: every record of dualsync.deadletter.v1 kept in `dead_letters`.
+
+Our mapping workers already store each dead letter before they publish it (the stored row is
+what holds a key's later records parked), so for them the index is a no-op. It exists for dead
+letters that something else published — another deployment of the workers, a tool, a restored
+topic — so that ops can list, filter and discard every dead letter on the topic from one place.
+
+Idempotent: a row is inserted under the message id (the dead letter's id) and nothing is done
+when that id, or a dead letter of the same consumer and Kafka record, is already there, so a
+redelivery, a replay or our own workers' letters never change a row ops may have closed.
+Runs in the outbound process (`dualsync run outbound`) as consumer group
+`dualsync-deadletter-index`; a record that is not a dead letter is logged and passed over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Final
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from contracts.deadletter import DeadLetter
+from contracts.envelope import Envelope
+from contracts.errors import ContractError
+from contracts.registry import decode
+from contracts.topics import CDS_EVENTS, DEADLETTER, SCM_INBOUND
+from sync_service.logs import get_logger
+from sync_service.mappings.dead_letter_maps import map_of_dead_letter
+from sync_service.mappings.inbound import INBOUND_GROUP
+from sync_service.mappings.outbound import OUTBOUND_GROUP
+from sync_service.mappings.tables import dead_letters
+from sync_service.settings import Settings
+
+__all__ = ["INDEX_GROUP", "DeadLetterIndex", "subscribe_deadletter_index"]
+
+INDEX_GROUP: Final = "dualsync-deadletter-index"
+
+log = get_logger(__name__)
+
+
+class DeadLetterIndex:
+    """Inserts a dead letter read from the topic unless it is indexed already."""
+
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        self._engine = engine
+        # The consumer a dead letter's source topic means (our workers' groups); else "other".
+        self._consumers = {
+            settings.topic(CDS_EVENTS): OUTBOUND_GROUP,
+            settings.topic(SCM_INBOUND): INBOUND_GROUP,
+        }
+
+    async def index(self, value: bytes) -> bool:
+        """Index one record's value; whether a new row was written."""
+        try:
+            env: Envelope[Any] = decode(value)
+        except ContractError as error:
+            log.warning("deadletter_index.skipped", error=str(error))
+            return False
+        letter = env.payload
+        if not isinstance(letter, DeadLetter):
+            log.warning("deadletter_index.skipped", type=env.type)
+            return False
+        consumer = self._consumers.get(letter.source_topic, "other")
+        values: dict[str, Any] = letter.model_dump(mode="json", exclude={"original_key"})
+        values.update(
+            dead_letter_id=env.message_id,
+            consumer=consumer,
+            record_key=letter.original_key or "",
+            first_failed_at=letter.first_failed_at,
+            last_failed_at=letter.last_failed_at,
+            map_name=map_of_dead_letter(consumer, letter.handler, letter.original_value),
+            company=env.company,
+        )
+        async with self._engine.begin() as connection:
+            inserted = await connection.scalar(
+                insert(dead_letters)
+                .values(**values)
+                .on_conflict_do_nothing()  # any unique key: the id or the Kafka record
+                .returning(dead_letters.c.dead_letter_id)
+            )
+        if inserted is not None:
+            log.info("deadletter_index.indexed", dead_letter_id=str(env.message_id))
+        return inserted is not None
+
+
+def subscribe_deadletter_index(
+    broker: KafkaBroker, settings: Settings, engine: AsyncEngine
+) -> DeadLetterIndex:
+    """Consume dualsync.deadletter.v1 into the index on `broker`; offsets after each insert."""
+    index = DeadLetterIndex(engine, settings)
+
+    @broker.subscriber(
+        settings.topic(DEADLETTER),
+        group_id=settings.group(INDEX_GROUP),
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+    )
+    async def on_dead_letter(message: KafkaMessage) -> None:
+        try:
+            await index.index(bytes(message.body))
+        except Exception:
+            log.exception("deadletter_index.failed_will_redeliver")
+            await asyncio.sleep(1.0)  # PostgreSQL away: do not spin on the redelivery
+            raise
+
+    return index
