@@ -49,6 +49,11 @@ TABLES = {
     "dead_letters",
     "map_states",
     "parked_records",
+    # 0005: who did what (redrive, discard, pause, resume)
+    "ops_actions",
+    # 0006: the lag sampler's committed offsets seen and maps' last applied record
+    "committed_offsets_seen",
+    "maps_applied",
 }
 
 
@@ -70,7 +75,7 @@ def _differences(connection: Connection) -> list[Any]:
 
 
 def test_the_head_revision_is_the_write_model() -> None:
-    assert head_revision() == "0004"
+    assert head_revision() == "0006"
 
 
 async def test_a_fresh_database_has_no_revision(empty_database_url: str) -> None:
