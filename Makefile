@@ -28,12 +28,15 @@ stop: ## stop what `make infra` started (and nothing else)
 status: ## say whether Kafka and PostgreSQL answer
 	scripts/stack.sh status
 
+browser: ## install Debian's chromium and chromium-driver for the ops page test (when missing)
+	scripts/browser.sh
+
 lint: venv ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy contracts sync_service portal_api
 
-test: venv infra lint ## the whole test suite against the real Kafka and PostgreSQL
+test: venv infra browser lint ## the whole test suite against the real Kafka and PostgreSQL
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The bootstrap Administrator credential of `make run` (a development default; set your own).
@@ -44,12 +47,16 @@ run: venv infra ## the whole stack: infrastructure, migrations, topics, demo dat
 	$(DUALSYNC) seed-demo
 	$(DUALSYNC) erp-sim publish-demo
 	@echo "dualsync: API on http://$${DUALSYNC_API_HOST:-127.0.0.1}:$${DUALSYNC_API_PORT:-8000} (health: /healthz, /readyz, metrics: /metrics)"
+	@echo "dualsync: ops page on http://$${DUALSYNC_API_HOST:-127.0.0.1}:$${DUALSYNC_API_PORT:-8000}/ops (sign in with the administrator credential)"
 	@echo "dualsync: administrator credential: Authorization: Bearer $$DUALSYNC_ADMIN_TOKEN"
 	@# The ERP simulator is the other side, not a dualsync service: a process of its own beside
 	@# `run all`, stopped with it (a non-interactive shell's background job ignores Ctrl-C).
 	trap 'kill $$erp_sim 2>/dev/null' EXIT INT TERM; \
 	$(DUALSYNC) erp-sim & erp_sim=$$!; \
 	$(DUALSYNC) run all
+
+bench: venv infra ## benchmark the pipeline (bench/); e.g. make bench BENCH_ARGS=--smoke
+	$(PY) -m bench $(BENCH_ARGS)
 
 contracts: venv ## write JSON Schemas and the AsyncAPI document to build/contracts
 	$(DUALSYNC) contracts export --out build/contracts
@@ -61,4 +68,4 @@ format: venv ## apply ruff's formatting and safe fixes
 clean: ## remove the virtualenv and caches (the Kafka jar cache stays)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
 
-.PHONY: help venv infra stop status lint test run contracts format clean
+.PHONY: help venv infra stop status browser lint test run bench contracts format clean

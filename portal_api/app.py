@@ -10,9 +10,20 @@ from fastapi import FastAPI
 from portal_api.command_bus import CommandBus
 from portal_api.health import router as health_router
 from portal_api.limits import BodySizeLimit, FailureThrottle
+from portal_api.ops_page.routes import router as ops_page_router
 from portal_api.problems import install_problem_handlers
-from portal_api.routes import admin, commands, invitations, orders, products, views
+from portal_api.routes import (
+    admin,
+    commands,
+    invitations,
+    ops,
+    ops_lag,
+    orders,
+    products,
+    views,
+)
 from sync_service.db.engine import create_engine
+from sync_service.ops.lag import sampling_in_background
 from sync_service.projections.reader import PostgresOrderViews
 from sync_service.settings import Settings, get_settings
 from sync_service.writemodel.postgres import PostgresWriteModelReader
@@ -33,7 +44,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.bus = bus
         await bus.start()
         try:
-            yield
+            async with sampling_in_background(settings, engine) as lag_sampler:
+                app.state.lag_sampler = lag_sampler
+                async with ops.actions_running(app, settings, engine):
+                    yield
         finally:
             await bus.stop()
             await engine.dispose()
@@ -51,6 +65,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         orders.router,
         commands.router,
         views.router,
+        ops_lag.router,
+        ops.router,
+        ops_page_router,
     ):
         app.include_router(router)
     return app

@@ -7,13 +7,21 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from portal_api.ops_page.session import OPS_COOKIE, OPS_COOKIE_PATH, ops_sessions, same_origin
 from portal_api.problems import Problem
 from sync_service.domain.credentials import hash_secret
 from sync_service.domain.roles import Caller
 from sync_service.settings import Settings
 from sync_service.writemodel.base import WriteModelReader
 
-__all__ = ["AdminCaller", "AnyCaller", "OrderingCaller", "SignedInCaller", "current_caller"]
+__all__ = [
+    "AdminCaller",
+    "AnyCaller",
+    "OrderingCaller",
+    "SignedInCaller",
+    "caller_for_hash",
+    "current_caller",
+]
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
@@ -39,25 +47,63 @@ async def current_caller(request: Request) -> Caller:
     return caller
 
 
-def _signed_in(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+async def caller_for_hash(request: Request, credential_hash: str) -> Caller | None:
+    """The caller whose credential hashes to `credential_hash` (as `current_caller` resolves it)."""
+    settings: Settings = request.app.state.settings
+    admin = settings.admin_token.get_secret_value() if settings.admin_token else None
+    if admin and hmac.compare_digest(credential_hash.encode(), hash_secret(admin).encode()):
+        return Caller.bootstrap_admin()
+    reader: WriteModelReader = request.app.state.reader
+    return await reader.caller_for_credential(credential_hash)
+
+
+async def _bearer_or_ops_session(request: Request) -> Caller:
+    """The bearer caller; for /ops paths without an Authorization header, the ops page's session.
+
+    A session cookie travels with every request the browser makes, so a state-changing request
+    signed in by it must also prove it comes from the page itself (CSRF).
+    """
+    session_id = request.cookies.get(OPS_COOKIE)
+    if (
+        request.headers.get("authorization")
+        or session_id is None
+        or not (request.url.path + "/").startswith(OPS_COOKIE_PATH + "/")
+    ):
+        return await current_caller(request)
+    credential_hash = ops_sessions(request).credential_hash(session_id)
+    caller = None if credential_hash is None else await caller_for_hash(request, credential_hash)
+    if caller is None:
+        raise Problem(401, "the ops sign-in has ended; sign in again at /ops/login")
+    if request.method not in ("GET", "HEAD", "OPTIONS") and not same_origin(request):
+        raise Problem(
+            403, "a cross-site request is refused: send Origin, or the X-Dualsync-Ops: 1 header"
+        )
+    return caller
+
+
+# The checks below are async although they await nothing: FastAPI runs a plain `def`
+# dependency in a worker thread, two thread hops per order for a comparison each.
+async def _signed_in(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
     if caller == Caller.anonymous():
         raise Problem(401, "sign in with a credential", headers=_CHALLENGE)
     return caller
 
 
-def _authorized(caller: Annotated[Caller, Depends(_signed_in)]) -> Caller:
+async def _authorized(caller: Annotated[Caller, Depends(_signed_in)]) -> Caller:
     if not caller.is_authorized:
         raise Problem(403, "your contact has no web role that allows this")
     return caller
 
 
-def _ordering(caller: Annotated[Caller, Depends(_signed_in)]) -> Caller:
+async def _ordering(caller: Annotated[Caller, Depends(_signed_in)]) -> Caller:
     if not caller.may_submit_orders:
         raise Problem(403, "your web role may not submit orders")
     return caller
 
 
-def _admin(caller: Annotated[Caller, Depends(_signed_in)]) -> Caller:
+async def _admin(caller: Annotated[Caller, Depends(_bearer_or_ops_session)]) -> Caller:
+    if caller == Caller.anonymous():
+        raise Problem(401, "sign in with a credential", headers=_CHALLENGE)
     if not caller.is_admin:
         raise Problem(403, "only an Administrator may do this")
     return caller
