@@ -7,7 +7,7 @@ here have origin `scm`, which the outbound worker never sends back to SCM.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Protocol
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from sqlalchemy import bindparam, exists, select
@@ -43,6 +43,7 @@ from sync_service.mappings.faults import Handled, SourceRecord, UnknownReference
 from sync_service.mappings.products import PRICE_AGREEMENT_MAP, RELEASED_PRODUCT_MAP
 from sync_service.mappings.records import map_to_cds
 from sync_service.mappings.sales_orders import SALES_ORDER_MAP, STATUS_TO_CDS
+from sync_service.metrics import RECORDS_MAPPED
 from sync_service.streams import (
     account_stream,
     contact_stream,
@@ -54,7 +55,17 @@ from sync_service.streams import (
 from sync_service.writemodel import queries
 from sync_service.writemodel.projector import apply_event
 
-__all__ = ["INBOUND_GROUP", "INBOUND_MAPS", "InboundWorker", "erp_order_id"]
+__all__ = [
+    "INBOUND_GROUP",
+    "INBOUND_MAPS",
+    "ConnectionState",
+    "InboundWorker",
+    "KnownState",
+    "contact_id_of",
+    "decide",
+    "erp_order_id",
+    "order_stream_of",
+]
 
 INBOUND_GROUP: Final = "dualsync-inbound"
 _IDS: Final = uuid5(NAMESPACE_URL, "urn:dualsync:inbound")
@@ -110,59 +121,112 @@ class InboundWorker:
             await apply_event(connection, stream, version + 1, new)
             processed = ProcessedMessage(INBOUND_GROUP, str(env.message_id))
             await unit.append(stream, stream_type(stream), version, [new], processed=processed)
+        RECORDS_MAPPED.labels(INBOUND_MAPS.get(env.type, env.type), "inbound").inc()
         return Handled.APPLIED
 
     async def _decide(
         self, connection: AsyncConnection, env: Envelope[Message]
     ) -> tuple[str, Message]:
-        payload = env.payload
-        if isinstance(payload, CustomerV3):
-            account = map_to_cds(CUSTOMER_MAP, payload, Account)
-            stream = account_stream(str(account.company), str(account.account_number))
-            return stream, CustomerAccountUpserted(account=account)
-        if isinstance(payload, ReleasedProduct):
-            product = map_to_cds(RELEASED_PRODUCT_MAP, payload, Product)
-            stream = product_stream(str(product.company), str(product.product_number))
-            return stream, ProductUpserted(product=product)
-        if isinstance(payload, SalesPriceAgreement):
-            price = map_to_cds(PRICE_AGREEMENT_MAP, payload, ProductPriceLevel)
-            stream = price_stream(
-                str(price.company), str(price.price_list), str(price.product_number),
-                str(price.unit),
-            )  # fmt: skip
-            return stream, PriceListPriceUpserted(price=price)
-        if isinstance(payload, ContactPersonV2):
-            return await _contact(connection, payload)
-        if isinstance(payload, SalesOrderHeader):
-            return await self._order(connection, payload)
-        raise InvalidMessage([FieldError(field="type", message=f"{env.type} is not an SCM record")])
+        return await decide(env.payload, ConnectionState(connection))
 
-    async def _order(
-        self, connection: AsyncConnection, header: SalesOrderHeader
-    ) -> tuple[str, Message]:
-        company, number = header.dataAreaId, header.SalesOrderNumber
-        if not company or not number:
-            missing = [
-                n for n, v in (("dataAreaId", company), ("SalesOrderNumber", number)) if not v
-            ]
-            raise MappingFailed(SALES_ORDER_MAP.name, [_required(n) for n in missing])
-        order_id = header.CDSSalesOrderId or erp_order_id(company, number)
-        stream = order_stream(order_id)
-        known = bool(await connection.scalar(_STREAM_EXISTS, {"stream_id": stream}))
-        if header.CDSSalesOrderId is not None or known:
-            if not known:
-                error = FieldError(field="CDSSalesOrderId", message=f"unknown order {order_id}")
-                raise UnknownReference(SALES_ORDER_MAP.name, [error])
-            return stream, _status_change(header, order_id)
-        # Created in the ERP (like May's order): a new order on the CDS side.
-        order = map_to_cds(SALES_ORDER_MAP, header, SalesOrder, extra={"salesorderid": order_id})
-        customer = order.customer_account or ""
-        if await queries.customer_account(connection, company, customer) is None:
-            error = FieldError(
-                field="OrderingCustomerAccountNumber", message=f"unknown customer {customer!r}"
-            )
+
+class KnownState(Protocol):
+    """What deciding an SCM record's event needs to know of the CDS side's current state."""
+
+    async def stream_exists(self, stream_id: str) -> bool:
+        """Whether the stream has any events."""
+        ...
+
+    async def customer_account_exists(self, company: str, account_number: str) -> bool:
+        """Whether the write model has this customer account."""
+        ...
+
+    async def contact(self, contact_id: UUID) -> Contact | None:
+        """The write model's contact record, if there is one."""
+        ...
+
+
+class ConnectionState:
+    """KnownState read on a connection (the live worker's unit of work): one query per ask."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def stream_exists(self, stream_id: str) -> bool:
+        """Whether the stream has any events."""
+        return bool(await self._connection.scalar(_STREAM_EXISTS, {"stream_id": stream_id}))
+
+    async def customer_account_exists(self, company: str, account_number: str) -> bool:
+        """Whether the write model has this customer account."""
+        return await queries.customer_account(self._connection, company, account_number) is not None
+
+    async def contact(self, contact_id: UUID) -> Contact | None:
+        """The write model's contact record, if there is one."""
+        return await queries.contact(self._connection, contact_id)
+
+
+async def decide(payload: Message, known: KnownState) -> tuple[str, Message]:
+    """The stream and the CDS event of one SCM record; MappingFailed / UnknownReference."""
+    if isinstance(payload, CustomerV3):
+        account = map_to_cds(CUSTOMER_MAP, payload, Account)
+        stream = account_stream(str(account.company), str(account.account_number))
+        return stream, CustomerAccountUpserted(account=account)
+    if isinstance(payload, ReleasedProduct):
+        product = map_to_cds(RELEASED_PRODUCT_MAP, payload, Product)
+        stream = product_stream(str(product.company), str(product.product_number))
+        return stream, ProductUpserted(product=product)
+    if isinstance(payload, SalesPriceAgreement):
+        price = map_to_cds(PRICE_AGREEMENT_MAP, payload, ProductPriceLevel)
+        stream = price_stream(
+            str(price.company), str(price.price_list), str(price.product_number),
+            str(price.unit),
+        )  # fmt: skip
+        return stream, PriceListPriceUpserted(price=price)
+    if isinstance(payload, ContactPersonV2):
+        return await _contact(known, payload)
+    if isinstance(payload, SalesOrderHeader):
+        return await _order(known, payload)
+    message = f"{payload.message_type} is not an SCM record"
+    raise InvalidMessage([FieldError(field="type", message=message)])
+
+
+def order_stream_of(header: SalesOrderHeader) -> str | None:
+    """The stream an SCM order goes to; None when it names neither its id nor its number."""
+    if header.CDSSalesOrderId is not None:
+        return order_stream(header.CDSSalesOrderId)
+    if not header.dataAreaId or not header.SalesOrderNumber:
+        return None
+    return order_stream(erp_order_id(header.dataAreaId, header.SalesOrderNumber))
+
+
+def contact_id_of(person: ContactPersonV2) -> UUID:
+    """The CDS id of an SCM contact person: its CDSContactId, else derived from its key."""
+    company, person_id = person.dataAreaId or "", person.ContactPersonId or ""
+    return person.CDSContactId or uuid5(_IDS, f"contact/{company}/{person_id}")
+
+
+async def _order(known: KnownState, header: SalesOrderHeader) -> tuple[str, Message]:
+    company, number = header.dataAreaId, header.SalesOrderNumber
+    if not company or not number:
+        missing = [n for n, v in (("dataAreaId", company), ("SalesOrderNumber", number)) if not v]
+        raise MappingFailed(SALES_ORDER_MAP.name, [_required(n) for n in missing])
+    order_id = header.CDSSalesOrderId or erp_order_id(company, number)
+    stream = order_stream(order_id)
+    known_order = await known.stream_exists(stream)
+    if header.CDSSalesOrderId is not None or known_order:
+        if not known_order:
+            error = FieldError(field="CDSSalesOrderId", message=f"unknown order {order_id}")
             raise UnknownReference(SALES_ORDER_MAP.name, [error])
-        return stream, OrderSubmitted(order=order, submitted_by="scm")
+        return stream, _status_change(header, order_id)
+    # Created in the ERP (like May's order): a new order on the CDS side.
+    order = map_to_cds(SALES_ORDER_MAP, header, SalesOrder, extra={"salesorderid": order_id})
+    customer = order.customer_account or ""
+    if not await known.customer_account_exists(company, customer):
+        error = FieldError(
+            field="OrderingCustomerAccountNumber", message=f"unknown customer {customer!r}"
+        )
+        raise UnknownReference(SALES_ORDER_MAP.name, [error])
+    return stream, OrderSubmitted(order=order, submitted_by="scm")
 
 
 def _required(name: str) -> FieldError:
@@ -183,10 +247,9 @@ def _status_change(header: SalesOrderHeader, order_id: UUID) -> OrderSyncStatusC
     )
 
 
-async def _contact(connection: AsyncConnection, person: ContactPersonV2) -> tuple[str, Message]:
-    company, person_id = person.dataAreaId or "", person.ContactPersonId or ""
-    contact_id = person.CDSContactId or uuid5(_IDS, f"contact/{company}/{person_id}")
-    existing = await queries.contact(connection, contact_id)
+async def _contact(known: KnownState, person: ContactPersonV2) -> tuple[str, Message]:
+    contact_id = contact_id_of(person)
+    existing = await known.contact(contact_id)
     # Portal-only fields (price list, ship-to, roles) are not SCM's: keep what the portal has.
     kept = existing.model_dump(include=set(_PORTAL_ONLY), by_alias=True) if existing else {}
     contact = map_to_cds(CONTACT_MAP, person, Contact, extra={**kept, "contactid": contact_id})

@@ -1,33 +1,38 @@
 """`dualsync initial-sync`: load an SCM export (CSV / JSON lines) through the inbound worker.
 
 Each row becomes the SCM record envelope the ERP would send on scm.inbound.v1 (origin `scm`) and
-goes through the inbound worker's handler inside its FaultPolicy, so it is validated, applied and
-dead-lettered exactly as a Kafka record would be. Message ids are derived from the row's entity,
-key and content: a re-run skips what is loaded. A dead letter's source is `initial-sync:<file>`,
-partition 0, offset = the row's line number.
+goes through the inbound worker's rules in chunks (InboundBatch: one transaction per chunk, and
+record by record through its FaultPolicy when a chunk meets a conflict), so it is validated,
+applied and dead-lettered exactly as a Kafka record would be. Message ids are derived from the
+row's entity, key and content: a re-run skips what is loaded. A dead letter's source is
+`initial-sync:<file>`, partition 0, offset = the row's line number.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import sys
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import astuple, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
-from uuid import NAMESPACE_URL, uuid4, uuid5
+from typing import Any, Final
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from contracts.envelope import Message
 from contracts.errors import ContractError
 from sync_service.mappings.faults import FaultPolicy, Handled, SourceRecord, envelope_field
-from sync_service.mappings.inbound import INBOUND_GROUP, InboundWorker
+from sync_service.mappings.inbound import INBOUND_GROUP
+from sync_service.mappings.inbound_batch import Decoded, InboundBatch
 from sync_service.mappings.publishing import Publish
 from sync_service.mappings.scm_export import (
     ENTITIES,
@@ -39,10 +44,21 @@ from sync_service.mappings.scm_export import (
 from sync_service.mappings.tables import dead_letters
 from sync_service.settings import Settings
 
-__all__ = ["FileResult", "initial_sync", "run_initial_sync", "summary"]
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "DEFAULT_CONCURRENCY",
+    "FileResult",
+    "initial_sync",
+    "run_initial_sync",
+    "summary",
+]
 
 _IDS: Final = uuid5(NAMESPACE_URL, "urn:dualsync:initial-sync")
 _EVERY_ROWS: Final = 1000
+DEFAULT_CONCURRENCY: Final = 8
+"""Lanes of a file loaded side by side (`--concurrency`)."""
+DEFAULT_CHUNK_SIZE: Final = 1000
+"""Rows of a lane per transaction."""
 _EVERY_S: Final = 1.0
 
 Emit = Callable[[str], None]
@@ -61,30 +77,79 @@ class FileResult:
 
 
 def _source_record(
-    source: str, stem: str, row: ExportRow, company: str | None, default_company: str, run_id: str
-) -> SourceRecord:
+    source: str,
+    stem: str,
+    row: ExportRow,
+    *,
+    company: str | None,
+    default_company: str,
+    run_id: UUID,
+) -> tuple[SourceRecord, Decoded | ContractError | None]:
+    """The record the ERP would send for `row`, and it decoded (None: decode it the slow way)."""
     if row.fields is None:
-        return SourceRecord(source, 0, row.line, f"{source}:{row.line}", row.raw.encode())
-    message, key_fields = ENTITIES[stem]
-    fields = dict(row.fields)
-    if company and not fields.get("dataAreaId"):
-        fields["dataAreaId"] = company
-    area = str(fields.get("dataAreaId") or "").strip().lower()
-    key = "/".join([area, *(str(fields.get(name) or "") for name in key_fields)])
+        return SourceRecord(
+            source, 0, row.line, f"{source}:{row.line}", row.raw.encode()
+        ), row.error
+    message = ENTITIES[stem][0]
+    fields, area, key = _keyed(stem, row.fields, company)
     content = json.dumps(fields, sort_keys=True, default=str, separators=(",", ":"))
     digest = hashlib.sha256(content.encode()).hexdigest()
-    env = {
-        "message_id": str(uuid5(_IDS, f"{stem}/{key}/{digest}")),
+    message_id = uuid5(_IDS, f"{stem}/{key}/{digest}")
+    # A row without dataAreaId still gets an envelope; the map refuses it, naming the field.
+    env_company = area or default_company.strip().lower()
+    head = {
+        "message_id": str(message_id),
         "type": message.message_type,
         "schema_version": message.schema_version,
         "occurred_at": datetime.now(UTC).isoformat(),
         "origin": "scm",
-        # A row without dataAreaId still gets an envelope; the map refuses it, naming the field.
-        "company": area or default_company,
-        "correlation_id": run_id,
-        "payload": fields,
+        "company": env_company,
+        "correlation_id": str(run_id),
     }
-    return SourceRecord(source, 0, row.line, key, json.dumps(env, default=str).encode())
+    # The payload is `content` itself (keys sorted): the text its message id was derived from.
+    value = f'{json.dumps(head)[:-1]}, "payload": {content}}}'.encode()
+    record = SourceRecord(source, 0, row.line, key, value)
+    return record, _decoded(message, message_id, env_company, run_id, fields)
+
+
+def _keyed(
+    stem: str, row_fields: dict[str, Any], company: str | None
+) -> tuple[dict[str, Any], str, str]:
+    """The row's fields with the company filled in, its company and its integration key."""
+    fields = dict(row_fields)
+    if company and not fields.get("dataAreaId"):
+        fields["dataAreaId"] = company
+    area = str(fields.get("dataAreaId") or "").strip().lower()
+    key = "/".join([area, *(str(fields.get(name) or "") for name in ENTITIES[stem][1])])
+    return fields, area, key
+
+
+def _lane_key(source: str, stem: str, row: ExportRow, company: str | None) -> str:
+    """The key `_source_record` gives the row's record (rows of one key share a lane)."""
+    if row.fields is None:
+        return f"{source}:{row.line}"
+    return _keyed(stem, row.fields, company)[2]
+
+
+def _decoded(
+    message: type[Message],
+    message_id: UUID,
+    company: str,
+    run_id: UUID,
+    fields: dict[str, Any],
+) -> Decoded | None:
+    """The record as `decode` would read it, or None if it may not (decode says why then).
+
+    `decode` reads the payload back from `content`, which gives back `fields` as they are
+    (text, whole numbers, lists and objects of them: see scm_export), so those are validated.
+    """
+    if not company:
+        return None
+    try:
+        payload = message.model_validate(fields)
+    except ValidationError:
+        return None  # decode names the fields at fault, as the worker's dead letters do
+    return Decoded(message_id, message.message_type, "scm", company, run_id, payload)
 
 
 def _identity(value: bytes) -> str:
@@ -99,10 +164,11 @@ class _Progress:
         self._done = 0
         emit(f"initial-sync: {name}: {total} rows")
 
-    def tick(self) -> None:
-        self._done = done = self._done + 1
-        now = time.monotonic()
-        if done == self._total or done % _EVERY_ROWS == 0 or now - self._last >= _EVERY_S:
+    def tick(self, rows: int = 1) -> None:
+        before, self._done = self._done, self._done + rows
+        done, now = self._done, time.monotonic()
+        crossed = done // _EVERY_ROWS != before // _EVERY_ROWS
+        if done == self._total or crossed or now - self._last >= _EVERY_S:
             self._last = now
             share = 100 * done // self._total if self._total else 100
             rate = done / max(now - self._start, 1e-9)
@@ -118,16 +184,19 @@ async def initial_sync(
     settings: Settings,
     *,
     company: str | None = None,
-    concurrency: int = 8,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     emit: Emit = lambda text: print(text, file=sys.stderr, flush=True),
 ) -> list[FileResult]:
-    """Load `files` (see `export_files`) in order through the inbound worker; one result each.
+    """Load `files` (see `export_files`) in order through the inbound rules; one result each.
 
-    Files load one after the other (dependency order); within a file, `concurrency` lanes.
+    Files load one after the other (dependency order). Within a file, rows go to `concurrency`
+    lanes by key (a key's rows stay in file order), and each lane loads `chunk_size` rows per
+    transaction (InboundBatch), so one lane's database work overlaps another's Python.
     """
-    handle = InboundWorker(engine).handle
     policy = FaultPolicy(engine, publish, settings, consumer=INBOUND_GROUP, origin="scm")
-    run_id, results = str(uuid4()), []
+    batch = InboundBatch(engine, policy)
+    run_id, results = uuid4(), []
     for path in files:
         source, rows = f"initial-sync:{path.name}", read_rows(path)
         open_letters = await _open_letters(engine, source)
@@ -135,41 +204,49 @@ async def initial_sync(
             FileResult(path.name, read=len(rows)),
             _Progress(emit, path.name, len(rows)),
         )
-
-        async def run_lane(
-            lane: list[tuple[ExportRow, SourceRecord]],
-            result: FileResult,
-            progress: _Progress,
-            open_letters: dict[int, str],
-        ) -> None:
-            for row, record in lane:
-                if open_letters.get(row.line) == _identity(record.value):
-                    column = "dead_lettered"  # by an earlier run, and still open
-                else:
-                    work = _refusing(row.error) if row.error else handle
-                    column = _COLUMN[await policy.run(record, work)]
-                setattr(result, column, getattr(result, column) + 1)
-                progress.tick()
-
-        # Rows of one key stay in file order (one lane per key); lanes run side by side.
-        lanes: list[list[tuple[ExportRow, SourceRecord]]] = [[] for _ in range(concurrency)]
+        lanes: list[list[ExportRow]] = [[] for _ in range(concurrency)]
         for row in rows:
-            record = _source_record(
-                source, path.stem, row, company, settings.default_company, run_id
-            )
-            lanes[zlib.crc32(record.key.encode()) % concurrency].append((row, record))
+            key = _lane_key(source, path.stem, row, company)
+            lanes[zlib.crc32(key.encode()) % concurrency].append(row)
+        del rows
+        # Records are made chunk by chunk, in the lanes: only the chunks in flight are held.
+        make = functools.partial(
+            _source_record, source, path.stem, company=company,
+            default_company=settings.default_company, run_id=run_id,
+        )  # fmt: skip
         async with asyncio.TaskGroup() as group:
             for lane in lanes:
-                group.create_task(run_lane(lane, result, progress, open_letters))
+                group.create_task(
+                    _run_lane(batch, lane, make, chunk_size, result, progress, open_letters)
+                )
         results.append(result)
     return results
 
 
-def _refusing(error: ContractError) -> Callable[[SourceRecord], Awaitable[Handled]]:
-    async def refuse(_record: SourceRecord) -> Handled:
-        raise error
-
-    return refuse
+async def _run_lane(
+    batch: InboundBatch,
+    lane: list[ExportRow],
+    make: Callable[[ExportRow], tuple[SourceRecord, Decoded | ContractError | None]],
+    chunk_size: int,
+    result: FileResult,
+    progress: _Progress,
+    open_letters: dict[int, str],
+) -> None:
+    for start in range(0, len(lane), chunk_size):
+        chunk = lane[start : start + chunk_size]
+        todo = []
+        for row in chunk:
+            record, decoded = make(row)
+            if row.line in open_letters and open_letters[row.line] == _identity(record.value):
+                result.dead_lettered += 1  # by an earlier run, and still open
+            else:
+                todo.append((record, decoded))
+        if todo:
+            handled = await batch.load([r for r, _ in todo], [d for _, d in todo])
+            for outcome in handled:
+                column = _COLUMN[outcome]
+                setattr(result, column, getattr(result, column) + 1)
+        progress.tick(len(chunk))
 
 
 _COLUMN: Final = {
@@ -207,7 +284,11 @@ def summary(results: Sequence[FileResult]) -> str:
 
 
 async def run_initial_sync(
-    settings: Settings, paths: Sequence[Path], company: str | None, concurrency: int = 8
+    settings: Settings,
+    paths: Sequence[Path],
+    company: str | None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> int:
     """`dualsync initial-sync`: 0 all loaded, 1 some rows dead-lettered or parked, 2 bad input."""
     from sync_service.mappings.publishing import connected
@@ -220,8 +301,9 @@ async def run_initial_sync(
     try:
         async with connected(settings) as (engine, publish):
             results = await initial_sync(
-                files, engine, publish, settings, company=company, concurrency=concurrency
-            )
+                files, engine, publish, settings, company=company, concurrency=concurrency,
+                chunk_size=chunk_size,
+            )  # fmt: skip
     except InputError as exc:
         print(f"dualsync: error: {exc}", file=sys.stderr)
         return 2

@@ -1,7 +1,8 @@
 """SCM export files (one per entity, CSV or JSON lines, SCM field names) read as rows.
 
 CSV cells are text (pydantic converts them as it does JSON strings); an empty cell is a missing
-field; `SalesUnits` in a CSV cell is a JSON array. Sales orders are JSON lines only, since each
+field; `SalesUnits` in a CSV cell is a JSON array. JSON numbers with a fraction are kept as their
+text, as the record made of a row carries them. Sales orders are JSON lines only, since each
 carries its `lines` nested. A row that cannot be parsed is kept with the reason, never raised.
 """
 
@@ -11,11 +12,10 @@ import csv
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
-from contracts.envelope import Message, load_json_object
+from contracts.envelope import Message
 from contracts.errors import ROOT_FIELD, ContractError, FieldError, InvalidMessage
 from contracts.scm import (
     ContactPersonV2,
@@ -107,10 +107,29 @@ def _csv_rows(path: Path) -> Iterator[ExportRow]:
 def _cell(name: str, text: str) -> Any:
     if name in _JSON_CELLS:
         try:
-            return json.loads(text, parse_float=Decimal)
+            return json.loads(text, parse_float=str)
         except ValueError:
             return text  # the contract refuses it, naming the field
     return text
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    """`load_json_object`, but a number with a fraction is kept as its text, e.g. "1.10".
+
+    The record built from the row carries it as that string, which the contract reads as a
+    Decimal; so the row's fields are already what a reader of the record sees.
+    """
+    try:
+        value = json.loads(text, parse_float=str, parse_constant=_refuse_constant)
+    except ValueError as exc:
+        raise _invalid(str(exc)) from None
+    if not isinstance(value, dict):
+        raise _invalid(f"expected a JSON object, got {type(value).__name__}")
+    return value
 
 
 def _jsonl_rows(path: Path) -> Iterator[ExportRow]:
@@ -118,7 +137,7 @@ def _jsonl_rows(path: Path) -> Iterator[ExportRow]:
         for line, text in enumerate(file, start=1):
             if text.strip():
                 try:
-                    yield ExportRow(line, load_json_object(text))
+                    yield ExportRow(line, _json_object(text))
                 except ContractError as exc:
                     yield ExportRow(line, None, text.rstrip("\n"), exc)
 

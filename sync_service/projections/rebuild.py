@@ -1,7 +1,8 @@
 """Rebuild the read models from the event store while the old ones keep serving.
 
-The replay fills copies of the tables in a shadow schema, batch by batch, with the live code
-path (`apply_in_order`). The switch-over is one transaction: lock the live tables (the
+The replay fills copies of the tables in a shadow schema: by a fold of the whole store in memory
+and one COPY per table (projections/bulk.py), or batch by batch with the live code path
+(`apply_in_order`). The switch-over is one transaction: lock the live tables (the
 worker and the API wait), replay what was appended since, drop the live tables, move the
 copies into their place, and set the freshness row. Everything the live worker had applied
 is in the store, so it is in the copies too; an event the worker meets afterwards is either at
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sync_service.eventstore.base import StoredEvent
 from sync_service.eventstore.postgres import PostgresEventStore
+from sync_service.projections.bulk import bulk_replay
 from sync_service.projections.projector import apply_in_order, record_freshness
 from sync_service.projections.tables import LIVE, ReadModelTables
 
@@ -74,10 +76,13 @@ async def rebuild_projections(
     batch_size: int = 500,
     progress: Progress | None = None,
     before_switch: Callable[[], Awaitable[None]] | None = None,
+    bulk: bool = True,
 ) -> RebuildReport:
     """Replay the store into fresh tables, then switch the live views over to them.
 
-    `before_switch` runs between the bulk replay and the switch-over (a seam for tests).
+    `bulk`: fold the store in memory and COPY the rows (projections/bulk.py); else apply event
+    by event, as the worker does (what the bulk replay is tested against). `before_switch`
+    runs between the replay and the switch-over (a seam for tests).
     """
     store = PostgresEventStore(engine)
     shadow = LIVE.in_schema(SHADOW_SCHEMA)
@@ -93,9 +98,13 @@ async def rebuild_projections(
             head = await store.head_position()
             async with engine.begin() as connection:
                 # One transaction for the bulk replay: a failed rebuild leaves no half copy.
-                replayed, position, _ = await _replay(
-                    store, connection, shadow, 0, batch_size, progress, head
-                )
+                if bulk:
+                    replayed = (await bulk_replay(connection, shadow, head, progress)).events
+                    position = head
+                else:
+                    replayed, position, _ = await _replay(
+                        store, connection, shadow, 0, batch_size, progress, head
+                    )
             if before_switch is not None:
                 await before_switch()
             async with engine.begin() as connection:
