@@ -1,0 +1,63 @@
+"""The baseline's forwarder, a process of its own as a dualsync worker is: topic A -> topic B.
+
+`python -m bench.forwarder BOOTSTRAP SOURCE TARGET GROUP` reads SOURCE as a member of GROUP in
+batches, produces each record to TARGET, awaits the batch's acknowledgements, then commits. It
+prints `ready` once it has its partitions, and runs until it is terminated. It imports nothing
+but aiokafka, so that it starts quickly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from typing import Any, Final
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+__all__ = ["PRODUCER", "forward"]
+
+PRODUCER: Final[dict[str, Any]] = {
+    "acks": "all",
+    "enable_idempotence": True,
+    "linger_ms": 5,
+    "max_batch_size": 256 * 1024,
+}
+"""What dualsync's producers use (acks=all, idempotent), plus a linger so that records batch."""
+
+
+async def forward(bootstrap: str, source: str, target: str, group: str) -> None:
+    """Forward every record of `source` to `target` until cancelled."""
+    consumer = AIOKafkaConsumer(
+        source,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **PRODUCER)
+    await producer.start()
+    await consumer.start()
+    announced = False
+    try:
+        while True:
+            batches = await consumer.getmany(timeout_ms=100, max_records=2000)
+            if not announced and consumer.assignment():
+                print("ready", flush=True)
+                announced = True
+            sent = [
+                await producer.send(target, record.value, key=record.key)
+                for records in batches.values()
+                for record in records
+            ]
+            if sent:
+                await asyncio.gather(*sent)
+                await consumer.commit()
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(forward(*sys.argv[1:5]))
