@@ -1,8 +1,9 @@
 """Deciding each portal command against the current write model: accepted events or refusals.
 
-Each handler reads what it needs on the unit of work's connection (so what it sees is what the
-append will be checked against), applies the domain rules, and returns a Decision. It writes
-nothing: the command processor records the decision.
+Each handler reads what it needs through the unit of work's CommandState (so what it sees is
+what the append will be checked against, including commands decided earlier in the same batch),
+applies the domain rules, and returns a Decision. It writes nothing: the command processor
+records the decision.
 """
 
 from __future__ import annotations
@@ -21,12 +22,11 @@ from contracts.events import (
     InvitationRedeemed,
     OrderSubmitted,
 )
+from sync_service.command_state import CommandState
 from sync_service.domain.catalog import Catalog
 from sync_service.domain.invitations import invitation_problems, redemption_refusal
 from sync_service.domain.orders import build_sales_order, ordering_customer
-from sync_service.eventstore.postgres_transaction import PostgresTransaction
 from sync_service.streams import contact_stream, invitation_stream, order_stream
-from sync_service.writemodel import queries
 
 __all__ = ["HANDLERS", "Decision", "aggregate_stream", "decide"]
 
@@ -66,16 +66,15 @@ def _refused(env: Envelope[Message], stream_id: str, *errors: FieldError) -> Dec
     return Decision(stream_id, env.company, errors=list(errors))
 
 
-async def _upsert_contact(unit: PostgresTransaction, env: Envelope[Message]) -> Decision:
+async def _upsert_contact(state: CommandState, env: Envelope[Message]) -> Decision:
     command = env.payload
-    connection = unit.connection
     assert isinstance(command, UpsertContact)
     stream = contact_stream(command.contact_id)
-    caller = await queries.caller_for_actor(connection, command.issued_by)
+    caller = await state.caller_for_actor(command.issued_by)
     if not caller.may_manage_contacts:
         message = "only an administrator may create or change contacts"
         return _refused(env, stream, FieldError(field="issued_by", message=message))
-    current = await queries.contact(connection, command.contact_id)
+    current = await state.contact(command.contact_id)
     contact = Contact(
         contact_id=command.contact_id,
         # SCM numbers contact persons: a portal edit keeps the number SCM gave.
@@ -95,19 +94,18 @@ async def _upsert_contact(unit: PostgresTransaction, env: Envelope[Message]) -> 
     return Decision(stream, contact.company or env.company, [ContactUpserted(contact=contact)])
 
 
-async def _invite_contact(unit: PostgresTransaction, env: Envelope[Message]) -> Decision:
+async def _invite_contact(state: CommandState, env: Envelope[Message]) -> Decision:
     command = env.payload
-    connection = unit.connection
     assert isinstance(command, InviteContact)
     stream = invitation_stream(command.invitation_id)
-    caller = await queries.caller_for_actor(connection, command.issued_by)
-    contact = await queries.contact(connection, command.contact_id)
+    caller = await state.caller_for_actor(command.issued_by)
+    contact = await state.contact(command.contact_id)
     problems = invitation_problems(
         caller, contact, kind=command.kind, max_redemptions=command.max_redemptions
     )
-    if await queries.invitation(connection, command.invitation_id) is not None:
+    if await state.invitation(command.invitation_id) is not None:
         problems.append(FieldError(field="invitation_id", message="this invitation exists"))
-    if await queries.invitation_by_code_hash(connection, command.code_hash) is not None:
+    if await state.invitation_by_code_hash(command.code_hash) is not None:
         problems.append(FieldError(field="code_hash", message="this code is in use"))
     if problems:
         return _refused(env, stream, *problems)
@@ -123,15 +121,14 @@ async def _invite_contact(unit: PostgresTransaction, env: Envelope[Message]) -> 
     return Decision(stream, contact.company, [issued])
 
 
-async def _redeem_invitation(unit: PostgresTransaction, env: Envelope[Message]) -> Decision:
+async def _redeem_invitation(state: CommandState, env: Envelope[Message]) -> Decision:
     command = env.payload
-    connection = unit.connection
     assert isinstance(command, RedeemInvitation)
     if command.invitation_id is not None:
-        invitation = await queries.invitation(connection, command.invitation_id)
+        invitation = await state.invitation(command.invitation_id)
     else:
         assert command.code_hash is not None
-        invitation = await queries.invitation_by_code_hash(connection, command.code_hash)
+        invitation = await state.invitation_by_code_hash(command.code_hash)
     stream = (
         invitation_stream(invitation.invitation_id) if invitation else aggregate_stream(command)
     )
@@ -140,10 +137,10 @@ async def _redeem_invitation(unit: PostgresTransaction, env: Envelope[Message]) 
     if refusal is not None:
         return _refused(env, stream, FieldError(field="code", message=refusal.message))
     assert invitation is not None
-    if await queries.caller_for_credential(connection, command.credential_hash) is not None:
+    if await state.caller_for_credential(command.credential_hash) is not None:
         message = "this credential is in use"
         return _refused(env, stream, FieldError(field="credential_hash", message=message))
-    contact = await queries.contact(connection, invitation.contact_id)
+    contact = await state.contact(invitation.contact_id)
     redeemed = InvitationRedeemed(
         invitation_id=invitation.invitation_id,
         contact_id=invitation.contact_id,
@@ -154,30 +151,27 @@ async def _redeem_invitation(unit: PostgresTransaction, env: Envelope[Message]) 
     return Decision(stream, company, [redeemed])
 
 
-async def _submit_order(unit: PostgresTransaction, env: Envelope[Message]) -> Decision:
+async def _submit_order(state: CommandState, env: Envelope[Message]) -> Decision:
     command = env.payload
-    connection = unit.connection
     assert isinstance(command, SubmitOrder)
     stream = order_stream(command.order_id)
-    if "OrderSubmitted" in await unit.stream_event_types(stream):
+    if "OrderSubmitted" in await state.stream_event_types(stream):
         message = "an order with this id was submitted before"
         return _refused(env, stream, FieldError(field="order_id", message=message))
-    caller = await queries.caller_for_actor(connection, command.issued_by)
+    caller = await state.caller_for_actor(command.issued_by)
     if caller.contact_id is not None and caller.contact_id != command.contact_id:
         message = "a contact orders as themselves"
         return _refused(env, stream, FieldError(field="contact_id", message=message))
     # The bootstrap admin has no record; it may name a contact to order for (or the nil UUID).
-    contact = await queries.contact(connection, command.contact_id)
+    contact = await state.contact(command.contact_id)
     customer = ordering_customer(command, caller, contact)
     account = None
     catalog = None
     if customer.company and customer.account_number:
-        account = await queries.customer_account(
-            connection, customer.company, customer.account_number
-        )
+        account = await state.customer_account(customer.company, customer.account_number)
     if customer.company:
         wanted = sorted({line.product_number for line in command.lines})
-        catalog = await queries.catalog(connection, customer.company, wanted)
+        catalog = await state.catalog(customer.company, wanted)
     order = build_sales_order(command, caller, contact, account, catalog or Catalog())
     if isinstance(order, list):
         return _refused(env, stream, *order)
@@ -185,7 +179,7 @@ async def _submit_order(unit: PostgresTransaction, env: Envelope[Message]) -> De
     return Decision(stream, order.company, [OrderSubmitted(order=order, submitted_by=caller.actor)])
 
 
-Handler = Callable[[PostgresTransaction, Envelope[Message]], Awaitable[Decision]]
+Handler = Callable[[CommandState, Envelope[Message]], Awaitable[Decision]]
 
 HANDLERS: Final[Mapping[str, Handler]] = {
     UpsertContact.message_type: _upsert_contact,
@@ -195,9 +189,9 @@ HANDLERS: Final[Mapping[str, Handler]] = {
 }
 
 
-async def decide(unit: PostgresTransaction, env: Envelope[Message]) -> Decision:
+async def decide(state: CommandState, env: Envelope[Message]) -> Decision:
     """The decision on one portal command, against the state the unit of work sees."""
     handler = HANDLERS.get(env.type)
     if handler is None:
         raise TypeError(f"{env.type} is not a portal command")
-    return await handler(unit, env)
+    return await handler(state, env)

@@ -170,7 +170,7 @@ async def running_erp_sim(
 
     @broker.subscriber(
         settings.topic(SCM_SALESORDERS),
-        group_id=CONSUMER_GROUP,
+        group_id=settings.group(CONSUMER_GROUP),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )

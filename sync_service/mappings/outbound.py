@@ -5,11 +5,18 @@ never sent back (loop prevention). Each SCM record carries a stable message id (
 source event id and the map's name), so a redelivered event publishes a duplicate the ERP can
 drop; `processed_messages` makes most redeliveries publish nothing at all. An order that cannot
 be mapped gets `OrderSyncStatusChanged(sync_failed, reason)` on its stream, then dead-letters.
+
+`handle_batch` maps a batch of records with one read of each kind (parked keys, processed ids,
+products), queues every SCM record before awaiting the acknowledgements, and records the batch
+as processed in one statement. Anything unusual in a batch (a parked key, a record that fails
+to map, a fault) sends the whole batch through `handle` one record at a time instead, under the
+fault policy, so dead letters, parking and retries work exactly as for single records.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -34,13 +41,16 @@ from sync_service.db.schema import processed_messages, products
 from sync_service.eventstore import AlreadyProcessed, ProcessedMessage
 from sync_service.eventstore.envelopes import to_new_event
 from sync_service.eventstore.postgres import PostgresEventStore
+from sync_service.logs import get_logger
 from sync_service.mappings.contacts import CONTACT_MAP
 from sync_service.mappings.customers import CUSTOMER_MAP
 from sync_service.mappings.engine import EntityMap, Lookups, MappingFailed
 from sync_service.mappings.faults import Handled, SourceRecord, UnknownReference
-from sync_service.mappings.publishing import Publish
+from sync_service.mappings.publishing import Publish, Send
 from sync_service.mappings.records import map_to_scm
 from sync_service.mappings.sales_orders import PRODUCT_SITE, PRODUCT_WAREHOUSE, SALES_ORDER_MAP
+from sync_service.mappings.tables import dead_letters
+from sync_service.metrics import RECORDS_MAPPED, SUBMIT_TO_SCM, observe_since
 from sync_service.settings import Settings
 from sync_service.streams import order_stream
 from sync_service.writemodel.projector import apply_event
@@ -49,6 +59,8 @@ __all__ = ["OUTBOUND_GROUP", "OutboundWorker", "Route", "scm_message_id"]
 
 OUTBOUND_GROUP: Final = "dualsync-outbound"
 _MESSAGE_IDS: Final = uuid5(NAMESPACE_URL, "urn:dualsync:outbound")
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -85,10 +97,13 @@ def scm_message_id(source_message_id: UUID, map_name: str) -> UUID:
 class OutboundWorker:
     """Maps portal events to SCM records and publishes them; raises on faults (FaultPolicy)."""
 
-    def __init__(self, engine: AsyncEngine, publish: Publish, settings: Settings) -> None:
+    def __init__(
+        self, engine: AsyncEngine, publish: Publish, settings: Settings, *, send: Send | None = None
+    ) -> None:
         self._engine = engine
         self._store = PostgresEventStore(engine)
         self._publish = publish
+        self._send = send
         self._settings = settings
 
     @staticmethod
@@ -100,12 +115,8 @@ class OutboundWorker:
     async def handle(self, record: SourceRecord) -> Handled:
         """Map and publish one record of cds.events.v1."""
         env = decode(record.value)
-        route = ROUTES.get(env.type)
-        if route is None or env.origin == "scm":
-            return Handled.SKIPPED  # not for SCM, or came from SCM (never echoed back)
-        if isinstance(env.payload, ContactUpserted) and not env.payload.contact.account_number:
-            # ContactPersonsV2 holds customer contacts; one without a customer account (portal
-            # staff such as an administrator) has no counterpart in SCM until it gets one.
+        route = _route(env)
+        if route is None:
             return Handled.SKIPPED
         source = route.record(env.payload)
         try:
@@ -120,6 +131,83 @@ class OutboundWorker:
             if isinstance(env.payload, OrderSubmitted):
                 await self._order_sync_failed(env, env.payload, str(failure))
             raise
+        await self._publish(*self._scm_record(env, route, scm))
+        await _record_processed(self._engine, [str(env.message_id)])
+        _count_mapped(env, route)
+        return Handled.APPLIED
+
+    async def handle_batch(
+        self,
+        records: Sequence[SourceRecord],
+        one_by_one: Callable[[SourceRecord], Awaitable[Handled]],
+    ) -> list[Handled]:
+        """Map and publish a batch of records of cds.events.v1, in order.
+
+        `one_by_one` handles a single record under the fault policy; the whole batch goes
+        through it when the batch cannot be handled as one (see the module docstring).
+        """
+        if self._send is not None and len(records) > 1:
+            try:
+                planned = await self._plan(records)
+            except Exception as error:  # anything unusual: the careful path decides
+                log.info("outbound.batch_fell_back", size=len(records), reason=repr(error)[:200])
+                planned = None
+            if planned is not None:
+                return await self._publish_planned(planned)
+        return [await one_by_one(record) for record in records]
+
+    async def _plan(self, records: Sequence[SourceRecord]) -> list[_Planned] | None:
+        """What each record becomes, or None if some record needs the one-by-one path."""
+        decoded = [decode(record.value) for record in records]
+        routed = [(env, _route(env)) for env in decoded]
+        ids = [str(env.message_id) for env, route in routed if route is not None]
+        async with self._engine.connect() as connection:
+            if await _any_parked(connection, {record.key for record in records}):
+                return None
+            done = await _processed_among(connection, ids)
+            lookups = await _batch_lookups(
+                connection,
+                [(env.company, route.record(env.payload)) for env, route in routed if route],
+            )
+        planned: list[_Planned] = []
+        for env, route in routed:
+            if route is None or str(env.message_id) in done:
+                planned.append(_Planned(env, None, None))
+                continue
+            done.add(str(env.message_id))  # a second copy in this batch publishes nothing
+            source = route.record(env.payload)
+            company = getattr(source, "company", None) or env.company
+            scm = map_to_scm(
+                route.entity,
+                source,
+                route.scm_type,
+                company=env.company,
+                lookups=_lookups_for(lookups.get(company, {}), source),
+            )
+            planned.append(_Planned(env, route, self._scm_record(env, route, scm)))
+        return planned
+
+    async def _publish_planned(self, planned: list[_Planned]) -> list[Handled]:
+        assert self._send is not None
+        # Queued in order (one key stays in order), acknowledged together.
+        acks = [await self._send(*item.record) for item in planned if item.record is not None]
+        await asyncio.gather(*acks)
+        await _record_processed(
+            self._engine, [str(item.env.message_id) for item in planned if item.route is not None]
+        )
+        handled = []
+        for item in planned:
+            if item.route is None:
+                handled.append(Handled.SKIPPED)
+                continue
+            _count_mapped(item.env, item.route)
+            handled.append(Handled.APPLIED)
+        return handled
+
+    def _scm_record(
+        self, env: Envelope[Message], route: Route, scm: Message
+    ) -> tuple[str, bytes, bytes, dict[str, str]]:
+        """The Kafka record (topic, key, value, headers) of the SCM message `scm`."""
         data = scm.model_dump()
         key = "/".join(
             [data["dataAreaId"], next(str(data[k]) for k in route.key_fields if data.get(k))]
@@ -133,18 +221,12 @@ class OutboundWorker:
             message_id=scm_message_id(env.message_id, route.entity.name),
             occurred_at=env.occurred_at,
         )
-        await self._publish(self._settings.topic(route.topic), key.encode(), to_json_bytes(out), {
+        headers = {
             "content-type": "application/json", "message_id": str(out.message_id),
             "type": out.type, "origin": out.origin, "company": out.company,
             "correlation_id": str(out.correlation_id),
-        })  # fmt: skip
-        async with self._engine.begin() as connection:
-            await connection.execute(
-                insert(processed_messages)
-                .values(consumer=OUTBOUND_GROUP, message_id=str(env.message_id))
-                .on_conflict_do_nothing()
-            )
-        return Handled.APPLIED
+        }  # fmt: skip
+        return self._settings.topic(route.topic), key.encode(), to_json_bytes(out), headers
 
     async def _order_sync_failed(
         self, env: Envelope[Message], submitted: OrderSubmitted, reason: str
@@ -170,6 +252,115 @@ class OutboundWorker:
                 await unit.append(stream, "order", version, [new], processed=processed)
         except AlreadyProcessed:
             pass
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    """A record of a batch: its envelope, its route and SCM record (None: skipped)."""
+
+    env: Envelope[Message]
+    route: Route | None
+    record: tuple[str, bytes, bytes, dict[str, str]] | None
+
+
+def _route(env: Envelope[Message]) -> Route | None:
+    """The route of an event that goes to SCM; None for one that does not."""
+    route = ROUTES.get(env.type)
+    if route is None or env.origin == "scm":
+        return None  # not for SCM, or came from SCM (never echoed back)
+    if isinstance(env.payload, ContactUpserted) and not env.payload.contact.account_number:
+        # ContactPersonsV2 holds customer contacts; one without a customer account (portal
+        # staff such as an administrator) has no counterpart in SCM until it gets one.
+        return None
+    return route
+
+
+def _count_mapped(env: Envelope[Message], route: Route) -> None:
+    RECORDS_MAPPED.labels(route.entity.name, "outbound").inc()
+    if isinstance(env.payload, OrderSubmitted):  # the order's first way to SCM
+        observe_since(SUBMIT_TO_SCM, env.occurred_at)
+
+
+async def _record_processed(engine: AsyncEngine, message_ids: list[str]) -> None:
+    if not message_ids:
+        return
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(processed_messages).on_conflict_do_nothing(),
+            [{"consumer": OUTBOUND_GROUP, "message_id": message_id} for message_id in message_ids],
+        )
+
+
+async def _any_parked(connection: AsyncConnection, keys: set[str]) -> bool:
+    """Whether a key has an open dead letter (its records must be parked, one by one)."""
+    found = await connection.scalar(
+        select(dead_letters.c.dead_letter_id)
+        .where(
+            dead_letters.c.consumer == OUTBOUND_GROUP,
+            dead_letters.c.record_key.in_(keys),
+            dead_letters.c.status == "open",
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def _processed_among(connection: AsyncConnection, message_ids: list[str]) -> set[str]:
+    if not message_ids:
+        return set()
+    rows = await connection.execute(
+        select(processed_messages.c.message_id).where(
+            processed_messages.c.consumer == OUTBOUND_GROUP,
+            processed_messages.c.message_id.in_(message_ids),
+        )
+    )
+    return set(rows.scalars())
+
+
+async def _batch_lookups(
+    connection: AsyncConnection, sources: list[tuple[str, BaseModel]]
+) -> dict[str, dict[str, Any]]:
+    """company -> product number -> product record, for every product the sources' lines name."""
+    wanted: dict[str, set[str]] = {}
+    for company, source in sources:
+        numbers = {
+            line.product_number for line in getattr(source, "lines", []) if line.product_number
+        }
+        if numbers:
+            wanted.setdefault(getattr(source, "company", None) or company, set()).update(numbers)
+    found: dict[str, dict[str, Any]] = {}
+    for company, numbers in wanted.items():
+        rows = await connection.execute(
+            select(products.c.product_number, products.c.record).where(
+                products.c.company == company, products.c.product_number.in_(numbers)
+            )
+        )
+        found[company] = {row.product_number: row.record for row in rows}
+    return found
+
+
+def _lookups_for(records: Mapping[str, Any], source: BaseModel) -> Lookups:
+    """`_lookups` from records read beforehand; UnknownReference for a product not there."""
+    lines = getattr(source, "lines", [])
+    if not any(line.product_number for line in lines):
+        return {}
+    unknown = [
+        FieldError(
+            field=f"lines[{index}].ProductNumber",
+            message=f"unknown product {line.product_number!r}",
+        )
+        for index, line in enumerate(lines)
+        if line.product_number and line.product_number not in records
+    ]
+    if unknown:
+        raise UnknownReference(SALES_ORDER_MAP.name, unknown)
+    named = {line.product_number for line in lines if line.product_number}
+    return {
+        PRODUCT_SITE: {n: r.get("msdyn_defaultsite") for n, r in records.items() if n in named},
+        PRODUCT_WAREHOUSE: {
+            n: r.get("msdyn_defaultwarehouse") for n, r in records.items() if n in named
+        },
+    }
 
 
 async def _processed(connection: AsyncConnection, message_id: str) -> bool:

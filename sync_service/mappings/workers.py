@@ -3,6 +3,8 @@
 Offsets: AckPolicy.NACK_ON_ERROR commits a record's offset only after `FaultPolicy.run`
 returned (applied, skipped, dead-lettered or parked); a transient fault that outlasted the
 retries raises, and the record is read again, so nothing after it on the partition overtakes it.
+The outbound worker takes what Kafka has ready as one batch (`subscribe_batches`, up to
+`MAX_BATCH`, never waiting to fill one) and commits the batch's offsets after it is handled.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aiokafka import TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -28,8 +31,9 @@ from sync_service.mappings.faults import FaultPolicy, Handled, SourceRecord, env
 from sync_service.mappings.inbound import INBOUND_GROUP, INBOUND_MAPS, InboundWorker
 from sync_service.mappings.outbound import OUTBOUND_GROUP, OutboundWorker
 from sync_service.mappings.pausing import MAX_STALENESS_S, MapSwitch
-from sync_service.mappings.publishing import Publish, broker_publisher
+from sync_service.mappings.publishing import Publish, broker_publisher, broker_sender
 from sync_service.mappings.redrive import DeadLetterOps
+from sync_service.ops.applied import AppliedClock
 from sync_service.settings import Settings
 
 __all__ = [
@@ -40,11 +44,17 @@ __all__ = [
     "run_outbound",
     "source_record",
     "subscribe",
+    "subscribe_batches",
 ]
 
 log = get_logger(__name__)
 
 Work = Callable[[SourceRecord], Awaitable[Handled]]
+
+MAX_BATCH = 500
+"""Most records the outbound worker takes from Kafka at once."""
+BATCH_WAIT_MS = 10
+"""How long an idle subscriber waits for records per poll (a batch never waits to fill up)."""
 
 
 def source_record(message: KafkaMessage) -> SourceRecord:
@@ -62,6 +72,7 @@ def subscribe(
     work: Work,
     map_of: Callable[[str | None], str | None],
     switch: MapSwitch,
+    applied: AppliedClock | None = None,
 ) -> None:
     """Consume `topic` as `group`, each record through `policy`; offsets after the outcome.
 
@@ -73,16 +84,83 @@ def subscribe(
     )
     async def on_record(message: KafkaMessage) -> None:
         record = source_record(message)
-        if await switch.is_paused(map_of(envelope_field(record, "type"))):
+        map_name = map_of(envelope_field(record, "type"))
+        if await switch.is_paused(map_name):
             await asyncio.sleep(MAX_STALENESS_S)  # look again soon, without spinning
             await message.nack()  # seek back: the record waits in Kafka, in order
             return
         try:
-            await policy.run(record, work)
+            handled = await policy.run(record, work)
         except Exception:
             log.exception("mapping.failed_will_redeliver", consumer=group)
             await asyncio.sleep(1.0)  # the retries already backed off; do not spin
             raise
+        if applied is not None and handled is Handled.APPLIED:
+            await applied.applied(map_name)  # for the lag view; written at most once a second
+
+
+def subscribe_batches(
+    broker: KafkaBroker,
+    topic: str,
+    group: str,
+    policy: FaultPolicy,
+    worker: OutboundWorker,
+    map_of: Callable[[str | None], str | None],
+    switch: MapSwitch,
+    applied: AppliedClock | None = None,
+) -> None:
+    """As `subscribe`, a batch at a time through `OutboundWorker.handle_batch`.
+
+    A record whose map is paused stays in Kafka with everything after it on its partition:
+    the partition is sought back to it before the batch's offsets are committed.
+    """
+
+    @broker.subscriber(
+        topic,
+        group_id=group,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        batch=True,
+        max_records=MAX_BATCH,
+        # getmany returns at once when records are ready; this only bounds an idle poll.
+        batch_timeout_ms=BATCH_WAIT_MS,
+    )
+    async def on_records(message: KafkaMessage) -> None:
+        raws: Any = message.raw_message
+        blocked: dict[TopicPartition, int] = {}
+        ready: list[tuple[SourceRecord, str | None]] = []
+        for raw in raws:
+            record = _source_record(raw)
+            where = TopicPartition(record.topic, record.partition)
+            if where in blocked:
+                continue
+            map_name = map_of(envelope_field(record, "type"))
+            if await switch.is_paused(map_name):
+                blocked[where] = record.offset
+                continue
+            ready.append((record, map_name))
+        try:
+            handled = await worker.handle_batch(
+                [record for record, _ in ready], lambda record: policy.run(record, worker.handle)
+            )
+        except Exception:
+            log.exception("mapping.failed_will_redeliver", consumer=group)
+            await asyncio.sleep(1.0)  # the retries already backed off; do not spin
+            raise
+        if applied is not None:
+            for (_, map_name), outcome in zip(ready, handled, strict=True):
+                if outcome is Handled.APPLIED:
+                    await applied.applied(map_name)  # for the lag view; at most once a second
+        if blocked:
+            consumer: Any = getattr(message, "consumer", None)
+            for where, offset in blocked.items():
+                consumer.seek(where, offset)  # the paused record waits in Kafka, in order
+            await asyncio.sleep(MAX_STALENESS_S)  # look again soon, without spinning
+
+
+def _source_record(raw: Any) -> SourceRecord:
+    key = raw.key.decode("utf-8", "replace") if raw.key else ""
+    return SourceRecord(raw.topic, raw.partition, raw.offset, key, bytes(raw.value or b""))
 
 
 def outbound_worker(
@@ -90,14 +168,15 @@ def outbound_worker(
 ) -> OutboundWorker:
     """Subscribe the outbound worker to cds.events.v1 on `broker`; return it."""
     publish = broker_publisher(broker)
-    worker = OutboundWorker(engine, publish, settings)
+    worker = OutboundWorker(engine, publish, settings, send=broker_sender(broker))
     policy = FaultPolicy(
         engine, publish, settings, consumer=OUTBOUND_GROUP, origin="portal",
         max_backoff_s=max_backoff_s,
     )  # fmt: skip
-    subscribe(
-        broker, settings.topic(CDS_EVENTS), OUTBOUND_GROUP, policy, worker.handle,
+    subscribe_batches(
+        broker, settings.topic(CDS_EVENTS), settings.group(OUTBOUND_GROUP), policy, worker,
         lambda t: OutboundWorker.map_name(t) if t else None, MapSwitch(engine),
+        AppliedClock(engine, "outbound"),
     )  # fmt: skip
     return worker
 
@@ -112,8 +191,9 @@ def inbound_worker(
         max_backoff_s=max_backoff_s,
     )  # fmt: skip
     subscribe(
-        broker, settings.topic(SCM_INBOUND), INBOUND_GROUP, policy, worker.handle,
+        broker, settings.topic(SCM_INBOUND), settings.group(INBOUND_GROUP), policy, worker.handle,
         lambda t: INBOUND_MAPS.get(t) if t else None, MapSwitch(engine),
+        AppliedClock(engine, "inbound"),
     )  # fmt: skip
     return worker
 
@@ -138,9 +218,16 @@ def dead_letter_ops(engine: Any, settings: Settings, publish: Publish) -> DeadLe
 
 
 async def run_outbound(settings: Settings) -> None:
-    """Run the outbound mapping worker until cancelled (`dualsync run outbound`)."""
+    """Run the outbound mapping worker and the dead-letter index until cancelled
+    (`dualsync run outbound`)."""
+    from sync_service.ops.deadletter_index import subscribe_deadletter_index
+
+    def wire(broker: KafkaBroker, settings: Settings, engine: Any) -> None:
+        outbound_worker(broker, settings, engine)
+        subscribe_deadletter_index(broker, settings, engine)  # every dead letter in PostgreSQL
+
     topics = [CDS_EVENTS, SCM_SALESORDERS, SCM_CONTACTS, SCM_CUSTOMERS, DEADLETTER]
-    await _run(settings, "outbound", topics, outbound_worker)
+    await _run(settings, "outbound", topics, wire)
 
 
 async def run_inbound(settings: Settings) -> None:

@@ -2,16 +2,17 @@
 
 Idempotent and ordered per aggregate: `apply_in_order` applies an event only if it is the next
 version of its stream after the one recorded in the stream-versions table, and records it in
-the same transaction, so a redelivered or older event changes nothing.
+the same transaction, so a redelivered or older event changes nothing. `apply_batch` does the
+same for many events at once: one lock and one version update for all their streams.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Final
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Final
 from uuid import UUID
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -29,7 +30,9 @@ from sync_service.streams import ORDER, aggregate_id
 
 __all__ = [
     "ORDERS_PROJECTION",
+    "apply_batch",
     "apply_in_order",
+    "lock_stream_versions",
     "orderer_of",
     "record_freshness",
     "stream_version",
@@ -85,6 +88,75 @@ async def apply_in_order(
         .values(version=event.version)
     )
     return True
+
+
+async def lock_stream_versions(
+    connection: AsyncConnection, tables: ReadModelTables, streams: Sequence[str]
+) -> dict[str, int]:
+    """Each stream's applied version, its row locked until the transaction ends."""
+    ordered = sorted(set(streams))
+    if not ordered:
+        return {}
+    versions = tables.versions
+    await connection.execute(
+        insert(versions).on_conflict_do_nothing(),
+        [{"stream_id": stream, "version": 0} for stream in ordered],
+    )
+    # Locked in one order (by stream id), so two workers sharing streams never deadlock.
+    locked = await connection.execute(
+        select(versions.c.stream_id, versions.c.version)
+        .where(versions.c.stream_id.in_(ordered))
+        .order_by(versions.c.stream_id)
+        .with_for_update()
+    )
+    return {row.stream_id: int(row.version) for row in locked}
+
+
+async def apply_batch(
+    connection: AsyncConnection,
+    tables: ReadModelTables,
+    events: Sequence[StoredEvent],
+    locked: dict[str, int] | None = None,
+) -> list[StoredEvent]:
+    """Apply, in the given order, each event that is newer than its stream's applied version;
+    return those applied. `locked`: the streams' versions from `lock_stream_versions`, if the
+    caller took the locks already."""
+    if not events:
+        return []
+    versions = tables.versions
+    applied_version = dict(locked) if locked is not None else {}
+    missing = [e.stream_id for e in events if e.stream_id not in applied_version]
+    applied_version.update(await lock_stream_versions(connection, tables, missing))
+    applied: list[StoredEvent] = []
+    # Submitted orders are written together; anything else first flushes them, so every
+    # event still takes effect in the given order. Of one order's submits, the last one wins,
+    # as when applied one by one (an upsert sets every column; the lines are replaced).
+    submitted: dict[Any, _OrderRows] = {}
+    for event in events:
+        if event.version <= applied_version[event.stream_id]:
+            continue
+        if event.event_type == "OrderSubmitted":
+            rows = _order_rows(event)
+            submitted.pop(rows[0]["order_id"], None)
+            submitted[rows[0]["order_id"]] = rows
+        else:
+            await _write_orders(connection, tables, list(submitted.values()))
+            submitted.clear()
+            apply = _APPLY.get(event.event_type)
+            if apply is not None:
+                await apply(connection, tables, event)
+        applied_version[event.stream_id] = event.version
+        applied.append(event)
+    await _write_orders(connection, tables, list(submitted.values()))
+    moved = sorted({event.stream_id for event in applied})
+    if moved:
+        await connection.execute(
+            update(versions)
+            .where(versions.c.stream_id == bindparam("moved_stream"))
+            .values(version=bindparam("moved_version")),
+            [{"moved_stream": s, "moved_version": applied_version[s]} for s in moved],
+        )
+    return applied
 
 
 async def record_freshness(connection: AsyncConnection, event: StoredEvent) -> None:
@@ -148,11 +220,20 @@ async def _account_upserted(
 async def _order_submitted(
     connection: AsyncConnection, tables: ReadModelTables, event: StoredEvent
 ) -> None:
+    await _write_orders(connection, tables, [_order_rows(event)])
+
+
+_OrderRows = tuple[dict[str, Any], list[dict[str, Any]]]
+
+
+def _order_rows(event: StoredEvent) -> _OrderRows:
+    """The order view row and line rows an OrderSubmitted event sets."""
     payload = to_envelope(event).payload
     assert isinstance(payload, OrderSubmitted)
     order = payload.order
     amounts = [line.extended_amount for line in order.lines if line.extended_amount is not None]
     values = {
+        "order_id": order.sales_order_id,
         "status": order.processing_status or "pending",
         "sales_order_number": order.sales_order_number,
         "company": order.company or event.company,
@@ -167,13 +248,7 @@ async def _order_submitted(
         "submitted_at": event.occurred_at,
         "updated_at": event.occurred_at,
     }
-    statement = insert(tables.orders).values(order_id=order.sales_order_id, **values)
-    await connection.execute(
-        statement.on_conflict_do_update(index_elements=["order_id"], set_=values)
-    )
-    lines = tables.lines
-    await connection.execute(delete(lines).where(lines.c.order_id == order.sales_order_id))
-    rows = [
+    lines = [
         {
             "order_id": order.sales_order_id,
             "line_number": line.sequence_number or number,
@@ -185,6 +260,32 @@ async def _order_submitted(
         }
         for number, line in enumerate(order.lines, start=1)
     ]
+    return values, lines
+
+
+async def _write_orders(
+    connection: AsyncConnection, tables: ReadModelTables, orders: Sequence[_OrderRows]
+) -> None:
+    """Upsert the orders and replace their lines: three statements for any number of orders.
+
+    The orders must be distinct (an upsert statement may touch a row only once)."""
+    if not orders:
+        return
+    # Executed with a list of rows: compiled once and cached (SQLAlchemy batches the rows), where
+    # a multi-row VALUES would be compiled again for every new batch size.
+    statement = insert(tables.orders)
+    excluded = statement.excluded
+    columns = [name for name in orders[0][0] if name != "order_id"]
+    await connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=["order_id"], set_={name: excluded[name] for name in columns}
+        ),
+        [values for values, _ in orders],
+    )
+    lines = tables.lines
+    ids = [values["order_id"] for values, _ in orders]
+    await connection.execute(delete(lines).where(lines.c.order_id.in_(ids)))
+    rows = [row for _, order_lines in orders for row in order_lines]
     if rows:
         await connection.execute(insert(lines), rows)
 

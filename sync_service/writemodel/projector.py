@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Final, Literal
 from uuid import UUID
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -29,7 +29,13 @@ from sync_service.db.schema import (
 from sync_service.eventstore import NewEvent
 from sync_service.streams import aggregate_id
 
-__all__ = ["ACCEPTED_COMMAND_OF", "apply_event", "record_outcome"]
+__all__ = [
+    "ACCEPTED_COMMAND_OF",
+    "apply_event",
+    "outcome_row",
+    "record_outcome",
+    "record_outcomes",
+]
 
 ACCEPTED_COMMAND_OF: Final = {
     "ContactUpserted": "UpsertContact",
@@ -62,17 +68,58 @@ async def record_outcome(
     recorded_at: datetime | None = None,
 ) -> None:
     """Record what became of a command; a second outcome for one command is ignored."""
-    statement = insert(command_outcomes).values(
+    row = outcome_row(
         command_id=command_id,
         command_type=command_type,
         status=status,
-        errors=[error.model_dump() for error in errors],
+        errors=errors,
         stream_id=stream_id,
-        aggregate_id=aggregate_id(stream_id) if stream_id else None,
-        # now() is the transaction's start, the same instant the append stamps on its events.
-        recorded_at=recorded_at if recorded_at is not None else func.now(),
+        recorded_at=recorded_at,
     )
-    await connection.execute(statement.on_conflict_do_nothing())
+    await record_outcomes(connection, [row])
+
+
+def outcome_row(
+    *,
+    command_id: UUID,
+    command_type: str,
+    status: Literal["accepted", "rejected"],
+    errors: Sequence[FieldError] = (),
+    stream_id: str | None = None,
+    recorded_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The command_outcomes row of one command, for `record_outcomes`."""
+    return {
+        "command_id": command_id,
+        "command_type": command_type,
+        "status": status,
+        "errors": [error.model_dump() for error in errors],
+        "stream_id": stream_id,
+        "aggregate_id": aggregate_id(stream_id) if stream_id else None,
+        # None: now(), the transaction's start, the instant the append stamps on its events.
+        _GIVEN_RECORDED_AT: recorded_at,
+    }
+
+
+_GIVEN_RECORDED_AT: Final = "given_recorded_at"
+# One statement for any number of rows: executed with a list of rows, SQLAlchemy compiles it
+# once and batches the rows itself (insertmanyvalues), where a multi-row VALUES would be
+# compiled again for every new batch size.
+_RECORD_OUTCOMES: Final = (
+    insert(command_outcomes)
+    .values(
+        recorded_at=func.coalesce(
+            bindparam(_GIVEN_RECORDED_AT, type_=command_outcomes.c.recorded_at.type), func.now()
+        )
+    )
+    .on_conflict_do_nothing()
+)
+
+
+async def record_outcomes(connection: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Record many commands' outcomes in one statement; a second outcome of one is ignored."""
+    if rows:
+        await connection.execute(_RECORD_OUTCOMES, list(rows))
 
 
 async def _contact_upserted(

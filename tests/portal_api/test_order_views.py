@@ -178,7 +178,9 @@ async def _all_consumed(portal: Portal) -> bool:
     await admin.start()
     await consumer.start()
     try:
-        committed = await admin.list_consumer_group_offsets(PROJECTIONS_GROUP)
+        committed = await admin.list_consumer_group_offsets(
+            portal.settings.group(PROJECTIONS_GROUP)
+        )
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         ends = await consumer.end_offsets(partitions)
         return all(tp in committed and committed[tp].offset >= end for tp, end in ends.items())

@@ -218,3 +218,88 @@ async def test_handling_the_same_command_again_changes_nothing(
 
     assert sorted(result.value for result in results) == ["accepted"] + ["duplicate"] * 3
     assert len(await demo.read_stream(f"order-{command.order_id}")) == 1
+
+
+async def test_a_batch_handles_each_command_on_its_own_merits(
+    processor: CommandProcessor, demo: PostgresEventStore, reader: PostgresWriteModelReader
+) -> None:
+    handled_before = submit_order()
+    assert await processor.handle(wire(handled_before)) is Handled.ACCEPTED
+    first = submit_order()
+    same_order_again = submit_order(order_id=first.order_id)  # decided after `first`, in-batch
+    refused = submit_order(lines=[{"product_number": "NOPE", "quantity": "1", "unit": "ea"}])
+    broken_id = uuid.uuid4()
+    invalid = wire(submit_order(command_id=broken_id)).replace(b'"P-1000"', b"42")
+    renamed = upsert_contact(JANE_CONTACT_ID, firstname="Janet")
+    head = await demo.head_position()
+
+    results = await processor.handle_batch(
+        [
+            wire(first),
+            wire(first),  # the same command twice in one batch
+            wire(handled_before),  # a redelivery of a command handled earlier
+            b"not json at all",
+            invalid,
+            wire(same_order_again),
+            wire(refused),
+            wire(renamed),
+        ]
+    )
+
+    assert results == [
+        Handled.ACCEPTED,
+        Handled.DUPLICATE,
+        Handled.DUPLICATE,
+        Handled.MALFORMED,
+        Handled.MALFORMED,
+        Handled.REJECTED,
+        Handled.REJECTED,
+        Handled.ACCEPTED,
+    ]
+    stream = await demo.read_stream(f"order-{first.order_id}")
+    assert [event.event_type for event in stream] == ["OrderSubmitted", "CommandRejected"]
+    assert [e.field for e in (await _outcome(reader, same_order_again.command_id)).errors] == [
+        "order_id"
+    ]
+    assert (await _outcome(reader, broken_id)).status == "rejected"
+    assert (await _outcome(reader, refused.command_id)).status == "rejected"
+    assert len(await demo.read_stream(f"order-{handled_before.order_id}")) == 1
+    contact = await reader.contact(JANE_CONTACT_ID)
+    assert contact is not None and contact.first_name == "Janet"
+    # One append for the batch, in the commands' order, at gap-free positions.
+    appended = await demo.read_all(after_position=head)
+    assert [event.position for event in appended] == list(range(head + 1, head + 5))
+    assert [event.causation_id for event in appended] == [
+        first.command_id,
+        same_order_again.command_id,
+        refused.command_id,
+        renamed.command_id,
+    ]
+    for command in (first, same_order_again, refused, renamed):
+        assert await demo.is_processed("dualsync-command-processor", str(command.command_id))
+
+
+async def test_batches_that_collide_on_a_stream_fall_back_and_lose_nothing(
+    processor: CommandProcessor, demo: PostgresEventStore, reader: PostgresWriteModelReader
+) -> None:
+    # As two processor instances would after a rebalance: both batches decide on the same
+    # contact version; one append wins, the other batch is redone one command at a time.
+    batches = [
+        [upsert_contact(JANE_CONTACT_ID, firstname=f"Jane {b}-{n}") for n in range(3)]
+        + [submit_order()]
+        for b in range(3)
+    ]
+
+    results = await asyncio.gather(
+        *(processor.handle_batch([wire(c) for c in batch]) for batch in batches)
+    )
+
+    assert results == [[Handled.ACCEPTED] * 4] * 3
+    assert processor.batches_redone >= 1
+    contact_events = await demo.read_stream(f"contact-{JANE_CONTACT_ID}")
+    assert len(contact_events) == 1 + 9  # the demo data's upsert, then every command
+    every = await demo.read_all(limit=10_000)
+    assert [event.position for event in every] == list(range(1, len(every) + 1))
+    for batch in batches:
+        for command in batch:
+            assert (await _outcome(reader, command.command_id)).status == "accepted"

@@ -11,13 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.cds import Account, Contact
 from contracts.deadletter import DeadLetter
-from contracts.envelope import Envelope, Message, envelope
+from contracts.envelope import Envelope, Message, envelope, to_json_bytes
 from contracts.events import ContactUpserted, CustomerAccountUpserted, OrderSyncStatusChanged
 from contracts.scm import ContactPersonV2, CustomerV3, SalesOrderHeader
 from contracts.topics import CDS_EVENTS, DEADLETTER, SCM_CONTACTS, SCM_CUSTOMERS, SCM_SALESORDERS
 from sync_service.eventstore.envelopes import to_new_event
 from sync_service.eventstore.postgres import PostgresEventStore
-from sync_service.mappings.outbound import OutboundWorker, scm_message_id
+from sync_service.mappings.faults import FaultPolicy, Handled, SourceRecord
+from sync_service.mappings.outbound import OUTBOUND_GROUP, OutboundWorker, scm_message_id
+from sync_service.mappings.publishing import connected
 from sync_service.mappings.tables import dead_letters
 from sync_service.relay import OutboxRelay
 from sync_service.settings import Settings
@@ -206,3 +208,56 @@ async def test_only_customer_contacts_go_to_scm(
     async with engine.connect() as connection:
         letters = await connection.scalar(select(func.count()).select_from(dead_letters))
     assert letters == 0
+
+
+def _records(settings: Settings, *events: Envelope[Message]) -> list[SourceRecord]:
+    topic = settings.topic(CDS_EVENTS)
+    return [
+        SourceRecord(topic, 0, offset, f"key-{offset}", to_json_bytes(env))
+        for offset, env in enumerate(events)
+    ]
+
+
+async def test_a_batch_publishes_each_order_once(
+    settings: Settings, engine: AsyncEngine, outbound: OutboundWorker
+) -> None:
+    orders = [portal_order() for _ in range(3)]
+    events = [order_event(order) for order in orders]
+    from_scm = order_event(portal_order(), origin="scm")
+    async with connected(settings) as (_, publish):
+        policy = FaultPolicy(engine, publish, settings, consumer=OUTBOUND_GROUP, origin="portal")
+        handled = await outbound.handle_batch(
+            _records(settings, events[0], from_scm, events[1], events[0], events[2]),
+            lambda record: policy.run(record, outbound.handle),
+        )
+        again = await outbound.handle_batch(
+            _records(settings, *events), lambda record: policy.run(record, outbound.handle)
+        )
+
+    assert handled == [
+        Handled.APPLIED, Handled.SKIPPED, Handled.APPLIED, Handled.SKIPPED, Handled.APPLIED,
+    ]  # fmt: skip
+    sent = _orders(await read(settings, SCM_SALESORDERS, lambda seen: len(seen) >= 3, settle_s=1))
+    # Each once (SCM keys spread the orders over partitions, so no order across them).
+    assert sorted(order.CDSSalesOrderId for order in sent) == sorted(
+        o.sales_order_id for o in orders
+    )
+    assert again == [Handled.SKIPPED] * 3  # a redelivered batch publishes nothing
+
+
+async def test_a_batch_with_an_unmappable_order_dead_letters_it_and_publishes_the_rest(
+    settings: Settings, engine: AsyncEngine, demo: PostgresEventStore, outbound: OutboundWorker
+) -> None:
+    good, bad = portal_order(), portal_order(currency=None)
+    async with connected(settings) as (_, publish):
+        policy = FaultPolicy(engine, publish, settings, consumer=OUTBOUND_GROUP, origin="portal")
+        handled = await outbound.handle_batch(
+            _records(settings, order_event(bad), order_event(good)),
+            lambda record: policy.run(record, outbound.handle),
+        )
+
+    assert handled == [Handled.DEAD_LETTERED, Handled.APPLIED]
+    sent = _orders(await read(settings, SCM_SALESORDERS, lambda seen: len(seen) >= 1, settle_s=1))
+    assert [order.CDSSalesOrderId for order in sent] == [good.sales_order_id]
+    [status] = await demo.read_stream(order_stream(bad.sales_order_id))
+    assert status.payload["status"] == "sync_failed"

@@ -111,3 +111,44 @@ def test_the_orderer_is_the_submitting_contact_or_an_erp_orders_contact_person()
     )
     assert orderer_of(from_erp, "scm") == JANE_CONTACT_ID
     assert orderer_of(from_erp, "portal") is None
+
+
+async def test_a_batch_of_records_is_applied_in_order_once(
+    engine: AsyncEngine, demo: PostgresEventStore
+) -> None:
+    worker = ProjectionsWorker(engine)
+    first, second = uuid.uuid4(), uuid.uuid4()
+    submitted = await _append(demo, first, _order(first))
+    synced = OrderSyncStatusChanged(salesorderid=first, status="synced", sales_order_number="S1")
+    status = await _append(demo, first, synced)
+    other = await _append(demo, second, _order(second))
+    records = [to_record(event).value for event in (submitted, status, other)]
+
+    # A malformed record and a copy of an earlier one change nothing and block nothing.
+    applied = await worker.handle_batch(
+        [records[0], b"{not json", records[1], records[0], records[2]]
+    )
+
+    assert applied == 3
+    row = await _row(engine, first)
+    assert (row["status"], row["sales_order_number"]) == ("synced", "S1")
+    assert (await _row(engine, second))["status"] == "pending"
+    assert await worker.handle_batch(records) == 0  # a redelivered batch
+    assert await _row(engine, first) == row
+    async with engine.connect() as connection:
+        freshness = (await connection.execute(select(projection_checkpoints))).one()
+    assert freshness.last_position == other.position
+
+
+async def test_a_batch_closes_the_gap_of_a_lost_record(
+    engine: AsyncEngine, demo: PostgresEventStore
+) -> None:
+    worker = ProjectionsWorker(engine)
+    order_id = uuid.uuid4()
+    await _append(demo, order_id, _order(order_id))  # its record never arrives
+    failed = OrderSyncStatusChanged(salesorderid=order_id, status="sync_failed", reason="no group")
+    status = await _append(demo, order_id, failed)
+
+    assert await worker.handle_batch([to_record(status).value, to_record(status).value]) == 2
+    row = await _row(engine, order_id)
+    assert (row["status"], row["sync_failure_reason"]) == ("sync_failed", "no group")
