@@ -19,6 +19,7 @@ from portal_api.schemas import OrderAccepted, OrderBody
 from sync_service.domain.catalog import Catalog
 from sync_service.domain.orders import build_sales_order, ordering_customer
 from sync_service.domain.roles import Caller
+from sync_service.metrics import COMMANDS_REFUSED
 from sync_service.writemodel.base import IdempotencyKeyReused, WriteModelReader
 
 __all__ = ["router"]
@@ -60,12 +61,12 @@ async def _check(
     contact = await reader.contact(caller.contact_id) if caller.contact_id else None
     customer = ordering_customer(command, caller, contact)
     account = None
-    if customer.company and customer.account_number:
-        account = await reader.customer_account(customer.company, customer.account_number)
     catalog = Catalog()
     if customer.company:
         wanted = sorted({line.product_number for line in command.lines})
-        catalog = await reader.catalog(customer.company, wanted)
+        account, catalog = await reader.account_and_catalog(
+            customer.company, customer.account_number, wanted
+        )
     built = build_sales_order(command, caller, contact, account, catalog)
     return customer.company, built if isinstance(built, list) else []
 
@@ -88,6 +89,7 @@ async def submit_order(
     command = _command(body, caller, order_id)
     company, problems = await _check(reader, command, caller)
     if problems:
+        COMMANDS_REFUSED.labels(SubmitOrder.message_type, "invalid").inc()
         raise Problem(422, "the order cannot be submitted; see errors", errors=problems)
     if idempotency_key:
         try:
@@ -95,6 +97,7 @@ async def submit_order(
                 caller.actor, idempotency_key, _fingerprint(caller, body), order_id
             )
         except IdempotencyKeyReused as reused:
+            COMMANDS_REFUSED.labels(SubmitOrder.message_type, "idempotency_key_reused").inc()
             raise Problem(
                 422,
                 "this Idempotency-Key was used for a different order",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pydantic_core import to_json
+
 from contracts.envelope import Envelope, Message, validate_envelope
 from contracts.registry import message_class
 from sync_service.eventstore.base import NewEvent, StoredEvent
 
-__all__ = ["to_envelope", "to_new_event"]
+__all__ = ["to_envelope", "to_envelope_json", "to_new_event"]
 
 
 def to_new_event(env: Envelope[Message]) -> NewEvent:
@@ -38,3 +40,28 @@ def to_envelope(event: StoredEvent) -> Envelope[Message]:
         "payload": dict(event.payload),
     }
     return validate_envelope(data, message_class(event.event_type))
+
+
+def to_envelope_json(event: StoredEvent) -> bytes:
+    """`to_json_bytes(to_envelope(event))` without validating again: the JSON the relay sends.
+
+    An event was validated as an envelope before it was appended and its payload is stored as
+    that envelope's wire JSON, so re-validating every event before publishing it (the relay's
+    largest cost) could only ever produce the same JSON. The envelope's fields keep their order
+    and pydantic's encoding (its own serializer writes them); the payload's keys come in the
+    order the store returns them (PostgreSQL's jsonb orders keys its own way), which changes no
+    JSON value.
+    """
+    return to_json(
+        {
+            "message_id": event.event_id,
+            "type": event.event_type,
+            "schema_version": event.schema_version,
+            "occurred_at": event.occurred_at,
+            "origin": event.origin,
+            "company": event.company,
+            "correlation_id": event.correlation_id,
+            "causation_id": event.causation_id,
+            "payload": dict(event.payload),  # a Mapping; the serializer takes dicts
+        }
+    )

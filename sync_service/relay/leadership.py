@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.engine import URL
 
+from sync_service.db.engine import tls_args
 from sync_service.eventstore.postgres import APPEND_LOCK_KEY, NOTIFY_CHANNEL
 
 __all__ = ["RELAY_APPLICATION_NAME", "RELAY_LOCK_KEY", "RelaySession"]
@@ -36,7 +37,11 @@ class RelaySession:
 
     def __init__(self, url: URL, *, wakeup: asyncio.Event, connect_timeout_s: float) -> None:
         # asyncpg takes a plain libpq URL, not SQLAlchemy's `postgresql+asyncpg://`.
-        self._dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        # `?ssl=` is the engine's (asyncpg's) TLS argument, not a libpq one: pass it the same way.
+        ssl = url.query.get("ssl")
+        plain = url.set(drivername="postgresql").difference_update_query(["ssl"])
+        self._dsn = plain.render_as_string(hide_password=False)
+        self._tls = {"ssl": ssl} if ssl else tls_args(url)
         self._wakeup = wakeup
         self._connect_timeout_s = connect_timeout_s
         self._connection: Any = None
@@ -48,6 +53,7 @@ class RelaySession:
             self._dsn,
             timeout=self._connect_timeout_s,
             server_settings={"application_name": RELAY_APPLICATION_NAME},
+            **self._tls,
         )
         self._connection.add_termination_listener(self._on_terminated)
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contracts.envelope import to_json_bytes
 from sync_service.eventstore.base import StoredEvent
-from sync_service.eventstore.envelopes import to_envelope
+from sync_service.eventstore.envelopes import to_envelope_json
 
 __all__ = ["EventRecord", "to_record"]
 
@@ -22,16 +21,16 @@ class EventRecord:
 
 def to_record(event: StoredEvent) -> EventRecord:
     """The record for `event`, keyed by its stream so that one aggregate stays in one partition."""
-    env = to_envelope(event)
     # Headers repeat envelope fields so that consumers can route or drop a duplicate without
     # parsing the value; `content-type` and `correlation_id` are the names FastStream reads.
     headers = [
         ("content-type", b"application/json"),
-        ("message_id", str(env.message_id).encode()),
-        ("type", env.type.encode()),
-        ("schema_version", str(env.schema_version).encode()),
-        ("correlation_id", str(env.correlation_id).encode()),
-        ("origin", env.origin.encode()),
-        ("company", env.company.encode()),
+        ("message_id", str(event.event_id).encode()),
+        ("type", event.event_type.encode()),
+        ("schema_version", str(event.schema_version).encode()),
+        ("correlation_id", str(event.correlation_id).encode()),
+        ("origin", event.origin.encode()),
+        ("company", event.company.encode()),
     ]
-    return EventRecord(key=event.stream_id.encode(), value=to_json_bytes(env), headers=headers)
+    # The stored event was validated when it was appended: its JSON is sent as it is.
+    return EventRecord(key=event.stream_id.encode(), value=to_envelope_json(event), headers=headers)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_not_exception_type
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 from tenacity.wait import wait_exponential_jitter
 
 from sync_service.logs import get_logger
@@ -22,6 +22,15 @@ class Stopped(Exception):
     """A stop was requested while waiting: unwind to whoever runs the loop."""
 
 
+def _is_outage(error: BaseException) -> bool:
+    """Whether `error` is worth another attempt: a failure, not a stop or a cancellation.
+
+    Tenacity catches BaseException, so a task's cancellation (asyncio.CancelledError) would
+    otherwise count as an outage and be retried, and the first cancel of the relay ignored.
+    """
+    return isinstance(error, Exception) and not isinstance(error, Stopped)
+
+
 class RetryUntilStopped:
     """Runs operations until they succeed or `stopping` is set; one log line per outage."""
 
@@ -34,7 +43,7 @@ class RetryUntilStopped:
         """Run `operation` until it succeeds, with growing pauses; raise Stopped on a stop."""
         # A fresh AsyncRetrying per call, so the backoff starts small again after each outage.
         retrying = AsyncRetrying(
-            retry=retry_if_not_exception_type(Stopped),
+            retry=retry_if_exception(_is_outage),
             wait=wait_exponential_jitter(multiplier=0.1, jitter=0.1, max=self._max_backoff_s),
             sleep=self._pause,
             before_sleep=self._outage_began,

@@ -88,6 +88,12 @@ class WriteModelReader(Protocol):
         """The catalog an order check prices from (all price lists of the given products)."""
         ...
 
+    async def account_and_catalog(
+        self, company: str, account_number: str | None, product_numbers: list[str]
+    ) -> tuple[Account | None, Catalog]:
+        """`customer_account` (None without a number) and `catalog`, read in one go."""
+        ...
+
     async def command_outcome(self, command_id: UUID) -> CommandOutcome | None:
         """The command's outcome once the processor has handled it."""
         ...

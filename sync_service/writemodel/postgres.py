@@ -74,6 +74,18 @@ class PostgresWriteModelReader:
         async with self._connect() as connection:
             return await queries.catalog(connection, company, product_numbers)
 
+    async def account_and_catalog(
+        self, company: str, account_number: str | None, product_numbers: list[str]
+    ) -> tuple[Account | None, Catalog]:
+        """`customer_account` (None without a number) and `catalog`, read in one go."""
+        # One pooled connection for both (one checkout, one liveness ping), not one each:
+        # every order check reads both.
+        async with self._connect() as connection:
+            account = None
+            if account_number:
+                account = await queries.customer_account(connection, company, account_number)
+            return account, await queries.catalog(connection, company, product_numbers)
+
     async def command_outcome(self, command_id: UUID) -> CommandOutcome | None:
         """The command's outcome once the processor has handled it."""
         async with self._connect() as connection:

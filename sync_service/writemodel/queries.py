@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from uuid import UUID
 
-from sqlalchemy import RowMapping, func, select
+from sqlalchemy import BindParameter, RowMapping, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.cds import Account, Contact, Product
@@ -146,27 +146,38 @@ async def customer_account(
     connection: AsyncConnection, company: str, account_number: str
 ) -> Account | None:
     """The customer account record, if there is one."""
-    query = select(customer_accounts.c.record).where(
-        customer_accounts.c.company == company,
-        customer_accounts.c.account_number == account_number,
+    record = await connection.scalar(
+        _CUSTOMER_ACCOUNT, {"company": company, "account_number": account_number}
     )
-    record = await connection.scalar(query)
     return None if record is None else Account.model_validate(record)
+
+
+# Built once: every order check runs these, and building a statement costs more than running it.
+_CUSTOMER_ACCOUNT = select(customer_accounts.c.record).where(
+    customer_accounts.c.company == bindparam("company"),
+    customer_accounts.c.account_number == bindparam("account_number"),
+)
+_PRODUCTS = select(products.c.record).where(products.c.company == bindparam("company"))
+_PRICES = select(price_list_prices).where(price_list_prices.c.company == bindparam("company"))
+_NUMBERS: BindParameter[list[str]] = bindparam("numbers", expanding=True)
+_SOME_PRODUCTS = _PRODUCTS.where(products.c.product_number.in_(_NUMBERS))
+_SOME_PRICES = _PRICES.where(price_list_prices.c.product_number.in_(_NUMBERS))
 
 
 async def catalog(
     connection: AsyncConnection, company: str, product_numbers: list[str] | None = None
 ) -> Catalog:
     """The company's products (all, or the given ones) and all their price-list prices."""
-    product_query = select(products.c.record).where(products.c.company == company)
-    price_query = select(price_list_prices).where(price_list_prices.c.company == company)
-    if product_numbers is not None:
-        product_query = product_query.where(products.c.product_number.in_(product_numbers))
-        price_query = price_query.where(price_list_prices.c.product_number.in_(product_numbers))
-    found = [Product.model_validate(r) for r in (await connection.scalars(product_query))]
+    if product_numbers is None:
+        product_query, price_query = _PRODUCTS, _PRICES
+        parameters: dict[str, object] = {"company": company}
+    else:
+        product_query, price_query = _SOME_PRODUCTS, _SOME_PRICES
+        parameters = {"company": company, "numbers": list(product_numbers)}
+    found = [Product.model_validate(r) for r in await connection.scalars(product_query, parameters)]
     prices = {
         (row.price_list, row.product_number, row.unit): Decimal(row.amount)
-        for row in await connection.execute(price_query)
+        for row in await connection.execute(price_query, parameters)
     }
     return Catalog(products={p.product_number: p for p in found if p.product_number}, prices=prices)
 

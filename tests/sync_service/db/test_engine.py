@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import text
 
-from sync_service.db.engine import async_url, create_engine
+from sync_service.db.engine import async_url, create_engine, tls_args
 
 
 def test_a_plain_postgresql_url_gets_the_asyncpg_driver() -> None:
@@ -23,12 +23,42 @@ def test_another_driver_is_refused() -> None:
         async_url("postgresql+psycopg2://u:p@db/dualsync")
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u@127.0.0.1/d",
+        "postgresql://u@127.0.0.9:5433/d",
+        "postgresql://u@localhost/d",
+        "postgresql://u@[::1]/d",
+        "postgresql://u@/d?host=/var/run/postgresql",
+    ],
+)
+def test_this_machine_is_reached_without_tls(url: str) -> None:
+    assert tls_args(async_url(url)) == {"ssl": False}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u@db.example.com/d",
+        "postgresql://u@10.0.0.5/d",
+        "postgresql://u@127.0.0.1/d?sslmode=require",
+        "postgresql://u@localhost/d?ssl=verify-full",
+    ],
+)
+def test_remote_hosts_and_explicit_tls_keep_asyncpgs_choice(url: str) -> None:
+    assert tls_args(async_url(url)) == {}
+
+
 @pytest.mark.integration
 async def test_the_engine_connects(database_url: str) -> None:
     engine = create_engine(database_url)
     try:
         async with engine.connect() as connection:
             assert await connection.scalar(text("SELECT 1")) == 1
+            # The test database is on this machine: its session is not encrypted.
+            own_ssl = text("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            assert await connection.scalar(own_ssl) is False
     finally:
         await engine.dispose()
 

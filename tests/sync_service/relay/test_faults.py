@@ -99,3 +99,34 @@ async def test_a_stop_while_kafka_is_away_ends_promptly_and_keeps_the_checkpoint
         await relay.stop()
         await task
     assert await PostgresCheckpointStore(engine).get(RELAY_CHECKPOINT) == 0
+
+
+class _CheckpointThatHangs(PostgresCheckpointStore):
+    """Reading the checkpoint never answers: the relay is cancelled inside a retried call."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self.asked = asyncio.Event()
+
+    async def get(self, name: str) -> int:
+        self.asked.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+
+async def test_cancelling_the_relay_ends_it_at_once_not_as_an_outage(
+    settings: Settings, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = _Recorder()
+    monkeypatch.setattr(retries, "log", recorder)
+    checkpoints = _CheckpointThatHangs(engine)
+    relay = OutboxRelay(settings, engine=engine, checkpoints=checkpoints)
+    task = asyncio.create_task(relay.run())
+    async with asyncio.timeout(30):
+        await checkpoints.asked.wait()
+    task.cancel()
+    # Liveness, not speed: one cancel must end it (a retried cancel would hang here for good).
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(asyncio.shield(task), 30)
+    assert task.cancelled()
+    assert "relay.unavailable" not in recorder.events

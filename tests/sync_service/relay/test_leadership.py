@@ -85,6 +85,9 @@ async def test_a_lost_session_is_reopened_and_notifications_heard_again(
         async with running(relay):
             await eventually(lambda: relay.is_leader and relay.last_published_position == 0)
             before = await relay_session()
+            # The LISTEN session is on this machine: no TLS on it (see sync_service/db/engine.py).
+            ssl = await admin.fetchval("SELECT ssl FROM pg_stat_ssl WHERE pid = $1", before)
+            assert ssl is False
             # Every session of the database, the pooled ones too, as a restart would do.
             await admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "

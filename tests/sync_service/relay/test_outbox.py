@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from contracts.envelope import to_json_bytes
 from contracts.registry import decode
 from sync_service.eventstore.envelopes import to_envelope
 from sync_service.eventstore.postgres import PostgresCheckpointStore, PostgresEventStore
@@ -36,6 +38,8 @@ async def test_publishes_each_event_keyed_by_stream_in_position_order(
         event = by_id[record.message_id]
         assert record.key == event.stream_id
         assert decode(record.value) == to_envelope(event)
+        # Sent without re-validation, yet the same JSON value as the validated envelope's.
+        assert json.loads(record.value) == json.loads(to_json_bytes(to_envelope(event)))
         assert record.headers["type"] == event.event_type
         assert record.headers["correlation_id"] == str(event.correlation_id)
         assert record.headers["content-type"] == "application/json"
