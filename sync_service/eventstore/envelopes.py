@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic_core import to_json
 
 from contracts.envelope import Envelope, Message, validate_envelope
@@ -28,7 +30,12 @@ def to_new_event(env: Envelope[Message]) -> NewEvent:
 
 def to_envelope(event: StoredEvent) -> Envelope[Message]:
     """The envelope a stored event travels in: same id, so consumers can drop a redelivery."""
-    data = {
+    return validate_envelope(_envelope_fields(event), message_class(event.event_type))
+
+
+def _envelope_fields(event: StoredEvent) -> dict[str, Any]:
+    """The envelope's fields of a stored event, in the envelope's order."""
+    return {
         "message_id": event.event_id,
         "type": event.event_type,
         "schema_version": event.schema_version,
@@ -37,9 +44,8 @@ def to_envelope(event: StoredEvent) -> Envelope[Message]:
         "company": event.company,
         "correlation_id": event.correlation_id,
         "causation_id": event.causation_id,
-        "payload": dict(event.payload),
+        "payload": dict(event.payload),  # a Mapping; validators and serializers take dicts
     }
-    return validate_envelope(data, message_class(event.event_type))
 
 
 def to_envelope_json(event: StoredEvent) -> bytes:
@@ -52,16 +58,4 @@ def to_envelope_json(event: StoredEvent) -> bytes:
     order the store returns them (PostgreSQL's jsonb orders keys its own way), which changes no
     JSON value.
     """
-    return to_json(
-        {
-            "message_id": event.event_id,
-            "type": event.event_type,
-            "schema_version": event.schema_version,
-            "occurred_at": event.occurred_at,
-            "origin": event.origin,
-            "company": event.company,
-            "correlation_id": event.correlation_id,
-            "causation_id": event.causation_id,
-            "payload": dict(event.payload),  # a Mapping; the serializer takes dicts
-        }
-    )
+    return to_json(_envelope_fields(event))

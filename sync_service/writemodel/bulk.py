@@ -25,7 +25,7 @@ from contracts.events import (
 )
 from sync_service.db.schema import contacts, customer_accounts, price_list_prices, products
 from sync_service.eventstore import NewEvent
-from sync_service.writemodel.projector import apply_event
+from sync_service.writemodel.projector import apply_event, contact_row
 
 __all__ = ["apply_events"]
 
@@ -37,21 +37,7 @@ def _contact(version: int, event: NewEvent, message: Message | None) -> _Row:
         contact = message.contact
     else:
         contact = Contact.model_validate(event.payload["contact"])
-    return {"contact_id": contact.contact_id}, {
-        "contact_person_id": contact.contact_person_id,
-        "firstname": contact.first_name,
-        "lastname": contact.last_name,
-        "email": contact.email,
-        "phone": contact.phone,
-        "company": contact.company,
-        "account_number": contact.account_number,
-        "price_list": contact.price_list,
-        "currency": contact.currency,
-        "ship_to_country": contact.ship_to_country,
-        "language": contact.language,
-        "web_roles": list(contact.web_roles),
-        "version": version,
-    }
+    return {"contact_id": contact.contact_id}, contact_row(contact, version)
 
 
 def _account(_version: int, event: NewEvent, message: Message | None) -> _Row:

@@ -32,6 +32,7 @@ from sync_service.streams import aggregate_id
 __all__ = [
     "ACCEPTED_COMMAND_OF",
     "apply_event",
+    "contact_row",
     "outcome_row",
     "record_outcome",
     "record_outcomes",
@@ -122,11 +123,9 @@ async def record_outcomes(connection: AsyncConnection, rows: Sequence[dict[str, 
         await connection.execute(_RECORD_OUTCOMES, list(rows))
 
 
-async def _contact_upserted(
-    connection: AsyncConnection, _stream_id: str, version: int, event: NewEvent
-) -> None:
-    contact = Contact.model_validate(event.payload["contact"])
-    values = {
+def contact_row(contact: Contact, version: int) -> dict[str, Any]:
+    """The `contacts` row's columns (but its key) for `contact` at stream `version`."""
+    return {
         "contact_person_id": contact.contact_person_id,
         "firstname": contact.first_name,
         "lastname": contact.last_name,
@@ -141,6 +140,13 @@ async def _contact_upserted(
         "web_roles": list(contact.web_roles),
         "version": version,
     }
+
+
+async def _contact_upserted(
+    connection: AsyncConnection, _stream_id: str, version: int, event: NewEvent
+) -> None:
+    contact = Contact.model_validate(event.payload["contact"])
+    values = contact_row(contact, version)
     statement = insert(contacts).values(contact_id=contact.contact_id, **values)
     await connection.execute(
         statement.on_conflict_do_update(index_elements=[contacts.c.contact_id], set_=values)

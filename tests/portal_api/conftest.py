@@ -11,12 +11,14 @@ import pytest
 from faststream.kafka import KafkaBroker
 from pydantic import SecretStr
 
-from contracts.topics import CDS_EVENTS, PORTAL_COMMANDS
+from contracts.topics import ALL_TOPICS, CDS_EVENTS, PORTAL_COMMANDS
 from portal_api.app import create_app
 from sync_service.command_processor import CommandProcessor, subscribe_command_processor
 from sync_service.db.engine import create_engine
 from sync_service.demo_data import seed_demo
 from sync_service.eventstore.postgres import PostgresEventStore
+from sync_service.mappings.outbound import OutboundWorker
+from sync_service.mappings.workers import outbound_worker
 from sync_service.projections.worker import ProjectionsWorker, subscribe_projections
 from sync_service.relay import OutboxRelay
 from sync_service.settings import Settings
@@ -62,5 +64,20 @@ async def portal(settings: Settings) -> AsyncIterator[Portal]:
         await relay.stop()
         await relaying
         await relay.aclose()
+        await broker.stop()
+        await engine.dispose()
+
+
+@pytest.fixture
+async def outbound(portal: Portal) -> AsyncIterator[OutboundWorker]:
+    """The outbound mapping worker next to the portal, as `dualsync run all` runs it."""
+    await ensure_topics(portal.settings, ALL_TOPICS)
+    engine = create_engine(portal.settings.database_url)
+    broker = KafkaBroker(portal.settings.kafka_bootstrap, logger=None)
+    worker = outbound_worker(broker, portal.settings, engine, max_backoff_s=0.1)
+    await broker.start()
+    try:
+        yield worker
+    finally:
         await broker.stop()
         await engine.dispose()

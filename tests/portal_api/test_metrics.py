@@ -8,24 +8,20 @@ an after.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import httpx
 import pytest
-from faststream.kafka import KafkaBroker
 from prometheus_client.parser import text_string_to_metric_families
 
 from contracts.scm import SalesOrderHeader
-from contracts.topics import ALL_TOPICS, SCM_SALESORDERS
+from contracts.topics import SCM_SALESORDERS
 from portal_api.app import create_app
-from sync_service.db.engine import create_engine
 from sync_service.demo_data import JANE_CONTACT_ID
 from sync_service.eventstore.envelopes import to_new_event
 from sync_service.mappings.outbound import OutboundWorker
-from sync_service.mappings.workers import outbound_worker
 from sync_service.settings import Settings
 from sync_service.streams import order_stream
-from sync_service.topics import ensure_topics
 from tests.portal_api.conftest import Portal
 from tests.portal_api.views_helpers import ORDER, credential, eventually, submit
 from tests.sync_service.mappings.orders import order_event, portal_order
@@ -36,21 +32,6 @@ pytestmark = pytest.mark.integration
 Samples = Mapping[tuple[str, frozenset[tuple[str, str]]], float]
 
 SALES_ORDER_MAP = "SalesOrderHeaders"
-
-
-@pytest.fixture
-async def outbound(portal: Portal) -> AsyncIterator[OutboundWorker]:
-    """The outbound worker next to the portal, as `dualsync run all` runs it."""
-    await ensure_topics(portal.settings, ALL_TOPICS)
-    engine = create_engine(portal.settings.database_url)
-    broker = KafkaBroker(portal.settings.kafka_bootstrap, logger=None)
-    worker = outbound_worker(broker, portal.settings, engine, max_backoff_s=0.1)
-    await broker.start()
-    try:
-        yield worker
-    finally:
-        await broker.stop()
-        await engine.dispose()
 
 
 async def scrape(portal: Portal) -> Samples:

@@ -9,20 +9,15 @@ real dead letter.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from faststream.kafka import KafkaBroker
 
 from contracts.envelope import Envelope, Message
 from contracts.scm import SalesOrderHeader
-from contracts.topics import ALL_TOPICS, CDS_EVENTS, DEADLETTER, SCM_SALESORDERS
-from sync_service.db.engine import create_engine
+from contracts.topics import CDS_EVENTS, DEADLETTER, SCM_SALESORDERS
 from sync_service.demo_data import ADMIN_CONTACT_ID, JANE_CONTACT_ID
-from sync_service.mappings.workers import outbound_worker
 from sync_service.streams import order_stream
-from sync_service.topics import ensure_topics
 from tests.portal_api.conftest import ADMIN, Portal
 from tests.portal_api.views_helpers import credential, eventually
 from tests.sync_service.mappings.orders import order_event, portal_order, product_without_site
@@ -30,21 +25,6 @@ from tests.sync_service.mappings.test_outbound import _append
 from tests.sync_service.mappings.wire import read, send, send_raw
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def outbound(portal: Portal) -> AsyncIterator[None]:
-    """The outbound mapping worker on the portal's Kafka and database."""
-    await ensure_topics(portal.settings, ALL_TOPICS)
-    engine = create_engine(portal.settings.database_url)
-    broker = KafkaBroker(portal.settings.kafka_bootstrap, logger=None)
-    outbound_worker(broker, portal.settings, engine, max_backoff_s=0.1)
-    await broker.start()
-    try:
-        yield
-    finally:
-        await broker.stop()
-        await engine.dispose()
 
 
 def _product(number: str) -> Envelope[Message]:

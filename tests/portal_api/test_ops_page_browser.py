@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from faststream.kafka import KafkaBroker
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -27,13 +26,10 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from contracts.scm import SalesOrderHeader
-from contracts.topics import ALL_TOPICS, CDS_EVENTS, DEADLETTER, SCM_SALESORDERS
+from contracts.topics import CDS_EVENTS, DEADLETTER, SCM_SALESORDERS
 from portal_api.app import create_app
-from sync_service.db.engine import create_engine
 from sync_service.demo_data import JANE_CONTACT_ID
-from sync_service.mappings.workers import outbound_worker
 from sync_service.streams import order_stream
-from sync_service.topics import ensure_topics
 from tests.portal_api.conftest import ADMIN_TOKEN, Portal
 from tests.portal_api.views_helpers import credential
 from tests.sync_service.mappings.orders import order_event, portal_order, product_without_site
@@ -91,21 +87,6 @@ async def api_url(portal: Portal) -> AsyncIterator[str]:
         server.should_exit = True
         await asyncio.to_thread(thread.join, 30)
         listening.close()
-
-
-@pytest.fixture
-async def outbound(portal: Portal) -> AsyncIterator[None]:
-    """The outbound mapping worker on the portal's topics and database."""
-    await ensure_topics(portal.settings, ALL_TOPICS)
-    engine = create_engine(portal.settings.database_url)
-    broker = KafkaBroker(portal.settings.kafka_bootstrap, logger=None)
-    outbound_worker(broker, portal.settings, engine, max_backoff_s=0.1)
-    await broker.start()
-    try:
-        yield
-    finally:
-        await broker.stop()
-        await engine.dispose()
 
 
 def _wait(driver: WebDriver) -> WebDriverWait[WebDriver]:
