@@ -220,7 +220,7 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     initial.add_argument("--company", help="dataAreaId for rows that have none, e.g. usmf")
     initial.add_argument(
-        "--concurrency", type=int, default=8, metavar="N",
+        "--concurrency", type=int, default=3, metavar="N",  # initial_sync.DEFAULT_CONCURRENCY
         help="rows of different keys applied side by side (a key's rows stay in order)",
     )  # fmt: skip
 

@@ -17,7 +17,7 @@ import json
 import sys
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import astuple, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +38,7 @@ from sync_service.mappings.scm_export import (
     ENTITIES,
     ExportRow,
     InputError,
+    count_rows,
     export_files,
     read_rows,
 )
@@ -55,8 +56,12 @@ __all__ = [
 
 _IDS: Final = uuid5(NAMESPACE_URL, "urn:dualsync:initial-sync")
 _EVERY_ROWS: Final = 1000
-DEFAULT_CONCURRENCY: Final = 8
-"""Lanes of a file loaded side by side (`--concurrency`)."""
+DEFAULT_CONCURRENCY: Final = 3
+"""Lanes of a file loaded side by side (`--concurrency`); the CLI's default too.
+
+Enough to overlap one lane's database work with another's Python (more were no faster on two
+cores), and each lane holds its chunks in flight: some 30 MB of sales orders.
+"""
 DEFAULT_CHUNK_SIZE: Final = 1000
 """Rows of a lane per transaction."""
 _EVERY_S: Final = 1.0
@@ -198,55 +203,90 @@ async def initial_sync(
     batch = InboundBatch(engine, policy)
     run_id, results = uuid4(), []
     for path in files:
-        source, rows = f"initial-sync:{path.name}", read_rows(path)
+        # A first pass only counts (for progress): the rows are streamed, never held whole.
+        source, total = f"initial-sync:{path.name}", count_rows(path)
         open_letters = await _open_letters(engine, source)
-        result, progress = (
-            FileResult(path.name, read=len(rows)),
-            _Progress(emit, path.name, len(rows)),
-        )
-        lanes: list[list[ExportRow]] = [[] for _ in range(concurrency)]
-        for row in rows:
-            key = _lane_key(source, path.stem, row, company)
-            lanes[zlib.crc32(key.encode()) % concurrency].append(row)
-        del rows
+        result, progress = FileResult(path.name), _Progress(emit, path.name, total)
         # Records are made chunk by chunk, in the lanes: only the chunks in flight are held.
         make = functools.partial(
             _source_record, source, path.stem, company=company,
             default_company=settings.default_company, run_id=run_id,
         )  # fmt: skip
-        async with asyncio.TaskGroup() as group:
-            for lane in lanes:
-                group.create_task(
-                    _run_lane(batch, lane, make, chunk_size, result, progress, open_letters)
-                )
+        # A lane's queue holds its next chunk's rows: the reader is at most that far ahead.
+        queues: list[asyncio.Queue[ExportRow | None]] = [
+            asyncio.Queue(maxsize=chunk_size) for _ in range(concurrency)
+        ]
+        try:
+            async with asyncio.TaskGroup() as group:
+                for queue in queues:
+                    group.create_task(
+                        _run_lane(batch, queue, chunk_size, make, result, progress, open_letters)
+                    )
+                lane_of = functools.partial(_lane_key, source, path.stem, company=company)
+                await _deal(read_rows(path), lane_of, queues, result)
+        except* InputError as failed:
+            raise failed.exceptions[0] from None  # the file changed since it was counted
         results.append(result)
     return results
 
 
+async def _deal(
+    rows: Iterable[ExportRow],
+    lane_of: Callable[[ExportRow], str],
+    queues: list[asyncio.Queue[ExportRow | None]],
+    result: FileResult,
+) -> None:
+    """Hand the rows to the lanes by key, in file order; then None to each.
+
+    A key's rows all go to one lane, whose queue keeps their order. `put` waits while that
+    lane's queue is full, so no more than a chunk per lane waits beside the chunks in flight.
+    """
+    for row in rows:
+        result.read += 1
+        await queues[zlib.crc32(lane_of(row).encode()) % len(queues)].put(row)
+    for queue in queues:
+        await queue.put(None)
+
+
+async def _chunk(queue: asyncio.Queue[ExportRow | None], size: int) -> list[ExportRow] | None:
+    """The rows waiting in `queue` (one at least, `size` at most); None at the end of the file."""
+    first = await queue.get()
+    if first is None:
+        return None
+    chunk = [first]
+    while len(chunk) < size and not queue.empty():
+        row = queue.get_nowait()
+        if row is None:
+            queue.put_nowait(None)  # the end: for the next call
+            break
+        chunk.append(row)
+    return chunk
+
+
 async def _run_lane(
     batch: InboundBatch,
-    lane: list[ExportRow],
-    make: Callable[[ExportRow], tuple[SourceRecord, Decoded | ContractError | None]],
+    queue: asyncio.Queue[ExportRow | None],
     chunk_size: int,
+    make: Callable[[ExportRow], tuple[SourceRecord, Decoded | ContractError | None]],
     result: FileResult,
     progress: _Progress,
     open_letters: dict[int, str],
 ) -> None:
-    for start in range(0, len(lane), chunk_size):
-        chunk = lane[start : start + chunk_size]
-        todo = []
+    while (chunk := await _chunk(queue, chunk_size)) is not None:
+        size, todo = len(chunk), []
         for row in chunk:
             record, decoded = make(row)
             if row.line in open_letters and open_letters[row.line] == _identity(record.value):
                 result.dead_lettered += 1  # by an earlier run, and still open
             else:
                 todo.append((record, decoded))
+        del chunk  # made into records: only they are held while the chunk loads
         if todo:
             handled = await batch.load([r for r, _ in todo], [d for _, d in todo])
             for outcome in handled:
                 column = _COLUMN[outcome]
                 setattr(result, column, getattr(result, column) + 1)
-        progress.tick(len(chunk))
+        progress.tick(size)
 
 
 _COLUMN: Final = {

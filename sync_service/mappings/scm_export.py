@@ -25,7 +25,9 @@ from contracts.scm import (
     SalesPriceAgreement,
 )
 
-__all__ = ["ENTITIES", "FORMATS", "ExportRow", "InputError", "export_files", "read_rows"]
+__all__ = [
+    "ENTITIES", "FORMATS", "ExportRow", "InputError", "count_rows", "export_files", "read_rows",
+]  # fmt: skip
 
 ENTITIES: Final[dict[str, tuple[type[Message], tuple[str, ...]]]] = {
     "CustomersV3": (CustomerV3, ("CustomerAccount",)),
@@ -142,10 +144,29 @@ def _jsonl_rows(path: Path) -> Iterator[ExportRow]:
                     yield ExportRow(line, None, text.rstrip("\n"), exc)
 
 
-def read_rows(path: Path) -> list[ExportRow]:
-    """Every row of an export file; InputError if the file cannot be read as UTF-8 text."""
+def read_rows(path: Path) -> Iterator[ExportRow]:
+    """The rows of an export file, one at a time; InputError if it cannot be read as UTF-8 text.
+
+    A generator, so a large export is never held whole: the caller keeps only the rows it is
+    loading (an error may come after some rows; `count_rows` reads the whole file first).
+    """
     reader = _csv_rows if FORMATS[path.suffix.lower()] == "csv" else _jsonl_rows
     try:
-        return list(reader(path))
+        yield from reader(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read: {exc}") from None
+
+
+def count_rows(path: Path) -> int:
+    """How many rows `read_rows` yields (for progress), holding none of them.
+
+    A JSON lines row is a non-blank line; CSV rows are counted by the csv module, since a quoted
+    cell may span lines. InputError, as `read_rows`, if the file cannot be read.
+    """
+    try:
+        if FORMATS[path.suffix.lower()] == "csv":
+            return sum(1 for _ in _csv_rows(path))
+        with path.open(encoding="utf-8-sig") as file:
+            return sum(1 for text in file if text.strip())
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot be read: {exc}") from None

@@ -204,3 +204,19 @@ def test_unreadable_input_exits_2_with_a_clear_message(
         path.write_text("a,b\n1,2\n")
     assert main(["initial-sync", str(path)]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_rows_are_streamed_and_counted_as_read(tmp_path: Path) -> None:
+    """The count that progress starts from is the rows the loader will read, one at a time."""
+    from sync_service.mappings.scm_export import count_rows, read_rows
+
+    customers = tmp_path / "CustomersV3.csv"
+    # A quoted cell over two lines, a blank line and a row of the wrong width: three rows.
+    customers.write_text(
+        'CustomerAccount,OrganizationName\nC1,"Two\nlines"\n\nC2\nC3,Three\n', encoding="utf-8"
+    )
+    products = _write_jsonl(tmp_path / "ReleasedProducts.jsonl", [{"a": 1}, "", "not json", "[]"])
+    for path, expected in ((customers, 3), (products, 3)):
+        rows = read_rows(path)
+        assert not isinstance(rows, list)  # a generator: the file is never held whole
+        assert count_rows(path) == len(list(rows)) == expected
