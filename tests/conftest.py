@@ -33,6 +33,22 @@ def _with_database(url: str, name: str) -> str:
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
+async def _drop(stack: Stack, name: str) -> None:
+    """Drop a test database, waiting out PostgreSQL's own sessions on it.
+
+    WITH (FORCE) ends the tests' leftover connections, but not an autovacuum worker that a
+    busy test set off there: our role may not signal it, and PostgreSQL says so
+    (InsufficientPrivilegeError). The worker is done in moments; try again, for a bounded time.
+    """
+    for _ in range(40):
+        try:
+            await _admin(stack, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except (asyncpg.InsufficientPrivilegeError, asyncpg.ObjectInUseError):
+            await asyncio.sleep(0.25)
+    await _admin(stack, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 async def _admin(stack: Stack, sql: str) -> None:
     connection = await asyncpg.connect(_asyncpg_dsn(stack.database_url))
     try:
@@ -48,7 +64,7 @@ async def template_database(stack: Stack) -> AsyncIterator[str]:
     await _admin(stack, f'CREATE DATABASE "{name}"')
     await asyncio.to_thread(upgrade_to_head, _with_database(stack.database_url, name))
     yield name
-    await _admin(stack, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await _drop(stack, name)
 
 
 @pytest.fixture
@@ -57,7 +73,7 @@ async def database_url(stack: Stack, template_database: str) -> AsyncIterator[st
     name = f"dualsync_test_{uuid.uuid4().hex[:12]}"
     await _admin(stack, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
     yield _with_database(stack.database_url, name)
-    await _admin(stack, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await _drop(stack, name)
 
 
 @pytest.fixture
