@@ -157,7 +157,7 @@ kafka_up() {
   format_kafka
   say "starting Kafka $KAFKA_VERSION (KRaft, broker+controller) on $KAFKA_HOST:$KAFKA_PORT"
   : >"$KAFKA_DIR/logs/stdout.log"
-  setsid nohup java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+  setsid nohup java -Xms256m -Xmx1g -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.yaml" -Dkafka.logs.dir="$KAFKA_DIR/logs" \
     -cp "$(kafka_classpath)" kafka.Kafka "$KAFKA_DIR/server.properties" \
     >"$KAFKA_DIR/logs/stdout.log" 2>&1 </dev/null &

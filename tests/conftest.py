@@ -12,17 +12,41 @@ from collections.abc import AsyncIterator, Iterator
 
 import asyncpg  # type: ignore[import-untyped]
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.engine import make_url
 
 from sync_service.db.migrate import upgrade_to_head
 from sync_service.settings import Settings
 from tests.stack import Stack, provide_stack
 
+_PREFIXES: set[str] = set()
+"""Every topic prefix handed out in this session: their topics are deleted when it ends."""
+
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     with provide_stack() as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+async def _test_topics_deleted(stack: Stack) -> AsyncIterator[None]:
+    """At the session's end, delete the topics of every prefix it handed out.
+
+    A long-lived development broker would otherwise gather thousands of test topics over many
+    runs, until its controller runs out of heap.
+    """
+    yield
+    if not _PREFIXES:
+        return
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t.startswith(tuple(_PREFIXES))]
+        for start in range(0, len(mine), 200):
+            await admin.delete_topics(mine[start : start + 200])
+    finally:
+        await admin.close()
 
 
 def _asyncpg_dsn(url: str) -> str:
@@ -77,9 +101,11 @@ async def database_url(stack: Stack, template_database: str) -> AsyncIterator[st
 
 
 @pytest.fixture
-def topic_prefix() -> str:
+def topic_prefix(_test_topics_deleted: None) -> str:
     """A topic prefix of this test's own, so that tests never read each other's records."""
-    return f"test-{uuid.uuid4().hex[:10]}."
+    prefix = f"test-{uuid.uuid4().hex[:10]}."
+    _PREFIXES.add(prefix)
+    return prefix
 
 
 @pytest.fixture
