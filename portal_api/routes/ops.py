@@ -10,8 +10,8 @@ in the app's lifespan (a producer of its own, idempotent, acks=all) and the rout
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -303,14 +303,12 @@ async def redrive_all(
     return result.as_dict()
 
 
-@router.post("/deadletters/{dead_letter_id}/redrive", response_model=RedriveAnswer)
-async def redrive(dead_letter_id: UUID, request: Request, caller: AdminCaller) -> Any:
-    """Re-validate the record against current data and apply it; on success its key's parked
-    records follow. `still_failing` (200) says why it still cannot be applied."""
+@contextmanager
+def _as_problems(dead_letter_id: UUID) -> Iterator[None]:
+    """One dead letter's action: unknown is 404, not open (or not ours to redrive) 409, Kafka or
+    PostgreSQL away 503; anything else is a bug and stays one."""
     try:
-        result = await actions.redrive_dead_letter(
-            _ops(request), dead_letter_id, actions.actor_of(caller)
-        )
+        yield
     except DeadLetterNotFound as missing:
         raise Problem(404, f"no dead letter {dead_letter_id}") from missing
     except (DeadLetterNotOpen, DeadLetterNotRedrivable) as closed:
@@ -319,6 +317,16 @@ async def redrive(dead_letter_id: UUID, request: Request, caller: AdminCaller) -
         if is_transient(error):
             raise _unavailable(error) from error
         raise
+
+
+@router.post("/deadletters/{dead_letter_id}/redrive", response_model=RedriveAnswer)
+async def redrive(dead_letter_id: UUID, request: Request, caller: AdminCaller) -> Any:
+    """Re-validate the record against current data and apply it; on success its key's parked
+    records follow. `still_failing` (200) says why it still cannot be applied."""
+    with _as_problems(dead_letter_id):
+        result = await actions.redrive_dead_letter(
+            _ops(request), dead_letter_id, actions.actor_of(caller)
+        )
     return _answer(dead_letter_id, result)
 
 
@@ -327,18 +335,10 @@ async def discard(
     dead_letter_id: UUID, body: DiscardBody, request: Request, caller: AdminCaller
 ) -> Any:
     """Give the record up, with the reason; its key's parked records are released."""
-    try:
+    with _as_problems(dead_letter_id):
         result = await actions.discard_dead_letter(
             _ops(request), dead_letter_id, actions.actor_of(caller), body.reason
         )
-    except DeadLetterNotFound as missing:
-        raise Problem(404, f"no dead letter {dead_letter_id}") from missing
-    except DeadLetterNotOpen as closed:
-        raise Problem(409, str(closed)) from closed
-    except Exception as error:
-        if is_transient(error):
-            raise _unavailable(error) from error
-        raise
     return _answer(dead_letter_id, result)
 
 
