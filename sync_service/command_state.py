@@ -13,15 +13,14 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Final, TypeVar
 from uuid import UUID
 
-from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.cds import Account, Contact
-from sync_service.db.schema import events
 from sync_service.domain.catalog import Catalog
 from sync_service.domain.invitations import InvitationState
 from sync_service.domain.roles import Caller
 from sync_service.eventstore.base import NewEvent
+from sync_service.eventstore.postgres_transaction import STREAM_EVENT_TYPES, STREAM_VERSION
 from sync_service.writemodel import queries
 
 __all__ = ["WRITE_MODEL_NEUTRAL", "CommandState"]
@@ -31,15 +30,6 @@ T = TypeVar("T")
 WRITE_MODEL_NEUTRAL: Final = frozenset({"OrderSubmitted", "CommandRejected"})
 """Event types that change nothing a handler reads from the write model (remembered answers
 stay true after them)."""
-
-_STREAM_VERSION = select(func.coalesce(func.max(events.c.version), 0)).where(
-    events.c.stream_id == bindparam("stream_id")
-)
-_STREAM_EVENT_TYPES = (
-    select(events.c.event_type)
-    .where(events.c.stream_id == bindparam("stream_id"))
-    .order_by(events.c.version)
-)
 
 
 class CommandState:
@@ -66,7 +56,7 @@ class CommandState:
         """The types of the stream's events in version order, decided ones last."""
         stored: list[str] = []
         if await self._stored_version(stream_id) > 0:
-            result = await self._connection.execute(_STREAM_EVENT_TYPES, {"stream_id": stream_id})
+            result = await self._connection.execute(STREAM_EVENT_TYPES, {"stream_id": stream_id})
             stored = list(result.scalars())
         return stored + self._pending.get(stream_id, [])
 
@@ -113,7 +103,7 @@ class CommandState:
     async def _stored_version(self, stream_id: str) -> int:
         version = self._stored_versions.get(stream_id)
         if version is None:
-            found = await self._connection.scalar(_STREAM_VERSION, {"stream_id": stream_id})
+            found = await self._connection.scalar(STREAM_VERSION, {"stream_id": stream_id})
             version = self._stored_versions[stream_id] = int(found or 0)
         return version
 

@@ -18,7 +18,7 @@ from sync_service.db.schema import events
 from sync_service.eventstore._validation import check_append
 from sync_service.eventstore.base import NewEvent, ProcessedMessage, StoredEvent
 
-__all__ = ["AppendOn", "PostgresTransaction"]
+__all__ = ["STREAM_EVENT_TYPES", "STREAM_VERSION", "AppendOn", "PostgresTransaction"]
 
 AppendOn = Callable[
     [AsyncConnection, str, str, int, Sequence[NewEvent], ProcessedMessage | None],
@@ -26,10 +26,10 @@ AppendOn = Callable[
 ]
 """The store's append on a given connection (PostgresEventStore._append)."""
 
-_STREAM_VERSION = select(func.coalesce(func.max(events.c.version), 0)).where(
+STREAM_VERSION = select(func.coalesce(func.max(events.c.version), 0)).where(
     events.c.stream_id == bindparam("stream_id")
 )
-_STREAM_EVENT_TYPES = (
+STREAM_EVENT_TYPES = (
     select(events.c.event_type)
     .where(events.c.stream_id == bindparam("stream_id"))
     .order_by(events.c.version)
@@ -55,12 +55,12 @@ class PostgresTransaction:
 
     async def stream_version(self, stream_id: str) -> int:
         """The stream's version as this transaction sees it; 0 when it has no events."""
-        version = await self.connection.scalar(_STREAM_VERSION, {"stream_id": stream_id})
+        version = await self.connection.scalar(STREAM_VERSION, {"stream_id": stream_id})
         return int(version or 0)
 
     async def stream_event_types(self, stream_id: str) -> list[str]:
         """The types of the stream's events, in version order."""
-        result = await self.connection.execute(_STREAM_EVENT_TYPES, {"stream_id": stream_id})
+        result = await self.connection.execute(STREAM_EVENT_TYPES, {"stream_id": stream_id})
         return list(result.scalars())
 
     async def append(
