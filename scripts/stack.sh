@@ -2,14 +2,18 @@
 # The local stack without Docker: Apache Kafka (KRaft, one combined broker+controller) from
 # Maven Central jars, and PostgreSQL from Debian's packages, both on 127.0.0.1.
 #
-#   scripts/stack.sh up       start what is not running yet (a quick no-op when all is up)
-#   scripts/stack.sh down     stop only what this script started
-#   scripts/stack.sh status   say what answers where
-#   scripts/stack.sh env      print the DUALSYNC_* variables that point at this stack
+#   scripts/stack.sh up [kafka|postgres]    start what is not running yet (a quick no-op when all is up)
+#   scripts/stack.sh down [kafka|postgres]  stop only what this script started
+#   scripts/stack.sh status                 say what answers where
+#   scripts/stack.sh env                    print the DUALSYNC_* variables that point at this stack
 #
 # Logging: Kafka 4 brings slf4j-api 1.7, so its log4j2 binding is log4j-slf4j-impl (not -slf4j2-).
 # Settings (environment): DUALSYNC_KAFKA_VERSION, DUALSYNC_CACHE_DIR (jars, outside git),
-# DUALSYNC_STACK_DIR (broker data, logs, pid files), DUALSYNC_KAFKA_START_TIMEOUT (seconds).
+# DUALSYNC_STACK_DIR (broker data, logs, pid files), DUALSYNC_KAFKA_START_TIMEOUT (seconds),
+# DUALSYNC_KAFKA_PORT / DUALSYNC_KAFKA_CONTROLLER_PORT / DUALSYNC_PG_PORT (9092 / 9093 / 5432),
+# DUALSYNC_PG_MODE: `debian` (default: the machine's Debian cluster) or `private` (a data
+# directory of its own under the stack dir, on DUALSYNC_PG_PORT: a second stack that a test or
+# `make chaos` may stop and start without disturbing the first).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,11 +24,13 @@ STACK_DIR="${DUALSYNC_STACK_DIR:-$ROOT/.stack}"
 KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
 KAFKA_DIR="$STACK_DIR/kafka"
 KAFKA_HOST=127.0.0.1
-KAFKA_PORT=9092
-CONTROLLER_PORT=9093
+KAFKA_PORT="${DUALSYNC_KAFKA_PORT:-9092}"
+CONTROLLER_PORT="${DUALSYNC_KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_START_TIMEOUT="${DUALSYNC_KAFKA_START_TIMEOUT:-90}"
 PG_HOST=127.0.0.1
-PG_PORT=5432
+PG_PORT="${DUALSYNC_PG_PORT:-5432}"
+PG_MODE="${DUALSYNC_PG_MODE:-debian}"
+PG_DIR="$STACK_DIR/postgres"
 PG_USER=dualsync
 PG_PASSWORD=dualsync
 PG_DB=dualsync
@@ -212,7 +218,50 @@ pg_cluster() {  # "version name" of the first local Debian cluster, if any
   pg_lsclusters -h 2>/dev/null | awk 'NR==1 {print $1, $2}'
 }
 
+pg_bin() { echo "/usr/lib/postgresql/$(ls /usr/lib/postgresql | sort -n | tail -n 1)/bin"; }
+
+# PostgreSQL refuses to run as root: a private cluster belongs to the postgres user when we are root.
+as_pg_owner() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+pg_private_up() {
+  if pg_can_login; then say "PostgreSQL (private) already answers at $PG_HOST:$PG_PORT"; return 0; fi
+  [ -n "$(ls /usr/lib/postgresql 2>/dev/null)" ] || apt_install postgresql
+  local bin; bin=$(pg_bin)
+  mkdir -p "$PG_DIR"
+  # The postgres user must reach its directory (a stack dir made by mktemp is 0700).
+  chmod o+x "$STACK_DIR"
+  [ "$(id -u)" -eq 0 ] && chown postgres "$PG_DIR"
+  if [ ! -f "$PG_DIR/data/PG_VERSION" ]; then
+    say "creating a private PostgreSQL cluster in $PG_DIR/data"
+    printf '%s\n' "$PG_PASSWORD" >"$PG_DIR/pwfile"
+    [ "$(id -u)" -eq 0 ] && chown postgres "$PG_DIR/pwfile"
+    as_pg_owner "$bin/initdb" -D "$PG_DIR/data" -U "$PG_USER" --pwfile="$PG_DIR/pwfile" \
+      --auth-local=trust --auth-host=scram-sha-256 -E UTF8 >"$PG_DIR/initdb.log" 2>&1 ||
+      { cat "$PG_DIR/initdb.log" >&2; die "initdb failed"; }
+    rm -f "$PG_DIR/pwfile"
+  fi
+  if ! as_pg_owner "$bin/pg_ctl" -D "$PG_DIR/data" status >/dev/null 2>&1; then
+    say "starting the private PostgreSQL cluster on $PG_HOST:$PG_PORT"
+    as_pg_owner "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 60 \
+      -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=$PG_HOST -c fsync=off -c max_connections=300" \
+      start >/dev/null || { tail -n 20 "$PG_DIR/postgres.log" >&2; die "the private PostgreSQL did not start"; }
+  fi
+  as_pg_owner "$bin/psql" -h "$PG_DIR" -p "$PG_PORT" -U "$PG_USER" -d postgres -v ON_ERROR_STOP=1 -q \
+    >/dev/null <<SQL
+SELECT 'CREATE DATABASE $PG_DB' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$PG_DB')\gexec
+SQL
+  pg_can_login || die "the private PostgreSQL runs at $PG_HOST:$PG_PORT but $PG_USER cannot log in"
+  say "PostgreSQL (private) ready at $PG_HOST:$PG_PORT (database $PG_DB)"
+}
+
+pg_private_down() {
+  [ -f "$PG_DIR/data/postmaster.pid" ] || { say "PostgreSQL (private): not running"; return 0; }
+  say "stopping the private PostgreSQL cluster in $PG_DIR"
+  as_pg_owner "$(pg_bin)/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null || true
+}
+
 pg_up() {
+  if [ "$PG_MODE" = private ]; then pg_private_up; return; fi
   if pg_can_login; then say "PostgreSQL already answers at $PG_HOST:$PG_PORT (database $PG_DB)"; return 0; fi
   if ! port_open "$PG_HOST" "$PG_PORT"; then
     command -v pg_ctlcluster >/dev/null && [ -n "$(ls /usr/lib/postgresql 2>/dev/null)" ] || apt_install postgresql
@@ -250,6 +299,7 @@ SQL
 }
 
 pg_down() {
+  if [ "$PG_MODE" = private ]; then pg_private_down; return; fi
   local marker="$STACK_DIR/postgres.started"
   if [ ! -f "$marker" ]; then say "PostgreSQL: not started by this script, left alone"; return 0; fi
   say "stopping PostgreSQL cluster $(cat "$marker")"
@@ -270,10 +320,16 @@ print_env() {
   echo "export DUALSYNC_DATABASE_URL=postgresql+asyncpg://$PG_USER:$PG_PASSWORD@$PG_HOST:$PG_PORT/$PG_DB"
 }
 
-case "${1:-up}" in
-  up) kafka_up; pg_up ;;
-  down) kafka_down; pg_down ;;
-  status) status ;;
-  env) print_env ;;
-  *) echo "usage: $0 {up|down|status|env}" >&2; exit 2 ;;
+usage() { echo "usage: $0 {up|down} [kafka|postgres] | status | env" >&2; exit 2; }
+
+case "${1:-up} ${2:-all}" in
+  "up all") kafka_up; pg_up ;;
+  "up kafka") kafka_up ;;
+  "up postgres") pg_up ;;
+  "down all") kafka_down; pg_down ;;
+  "down kafka") kafka_down ;;
+  "down postgres") pg_down ;;
+  "status all") status ;;
+  "env all") print_env ;;
+  *) usage ;;
 esac
