@@ -26,7 +26,7 @@ from contracts.topics import (
     SCM_INBOUND,
     SCM_SALESORDERS,
 )
-from sync_service.logs import faststream_logger, get_logger
+from sync_service.logs import get_logger
 from sync_service.mappings.faults import FaultPolicy, Handled, SourceRecord, envelope_field
 from sync_service.mappings.inbound import INBOUND_GROUP, INBOUND_MAPS, InboundWorker
 from sync_service.mappings.outbound import OUTBOUND_GROUP, OutboundWorker
@@ -236,14 +236,13 @@ async def run_inbound(settings: Settings) -> None:
 
 
 async def _run(settings: Settings, name: str, topics: list[str], wire: Any) -> None:
+    from sync_service.brokers import service_broker
     from sync_service.db.engine import create_engine
     from sync_service.topics import ensure_topics
 
     await ensure_topics(settings, topics)
     engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
-    broker = KafkaBroker(
-        settings.kafka_bootstrap, logger=faststream_logger(), enable_idempotence=True
-    )
+    broker = service_broker(settings, enable_idempotence=True)
     wire(broker, settings, engine)
     try:
         await broker.start()

@@ -27,7 +27,7 @@ from contracts.registry import decode
 from contracts.topics import CDS_EVENTS
 from sync_service.db.schema import events
 from sync_service.eventstore.base import StoredEvent
-from sync_service.logs import faststream_logger, get_logger
+from sync_service.logs import get_logger
 from sync_service.metrics import count_projected
 from sync_service.projections.projector import (
     ORDERS_PROJECTION,
@@ -177,12 +177,13 @@ def subscribe_projections(
 
 async def run_projections(settings: Settings) -> None:
     """Run the projections worker until cancelled (`dualsync run projections`)."""
+    from sync_service.brokers import service_broker
     from sync_service.db.engine import create_engine
     from sync_service.topics import ensure_topics
 
     await ensure_topics(settings, [CDS_EVENTS])
     engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
-    broker = KafkaBroker(settings.kafka_bootstrap, logger=faststream_logger())
+    broker = service_broker(settings)
     subscribe_projections(broker, settings, ProjectionsWorker(engine))
     try:
         await broker.start()

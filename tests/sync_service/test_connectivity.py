@@ -1,4 +1,5 @@
-"""A service or command that needs an unreachable dependency fails fast, naming the address."""
+"""Reaching Kafka and PostgreSQL: one-off commands fail fast naming the address; services wait,
+and give up the same way only when DUALSYNC_START_WAIT_S bounds the wait."""
 
 from __future__ import annotations
 
@@ -40,13 +41,17 @@ async def test_reachable_stack_passes(kafka_bootstrap: str, database_url: str) -
     await check_database(database_url, timeout_s=10)
 
 
-@pytest.mark.parametrize("verb", [["check"], ["run", "all"], ["topics", "create"]])
+@pytest.mark.parametrize(
+    "verb",
+    [["check"], ["topics", "create"], ["lag"], ["run", "all"], ["run", "relay"], ["erp-sim"]],
+)
 def test_cli_without_kafka_exits_with_a_message_not_a_traceback(verb: list[str]) -> None:
     address = f"127.0.0.1:{_closed_port()}"
     env = {
         **os.environ,
         "DUALSYNC_KAFKA_BOOTSTRAP": address,
-        "DUALSYNC_CONNECT_TIMEOUT_S": "2",
+        "DUALSYNC_CONNECT_TIMEOUT_S": "2",  # one-off verbs
+        "DUALSYNC_START_WAIT_S": "2",  # services wait, bounded here
         "DUALSYNC_LOG_FORMAT": "console",
     }
     # The timeout guards against a hang: the command itself gives up after 2 s.
