@@ -85,11 +85,13 @@ def subscribe(
     async def on_record(message: KafkaMessage) -> None:
         record = source_record(message)
         map_name = map_of(envelope_field(record, "type"))
-        if await switch.is_paused(map_name):
-            await asyncio.sleep(MAX_STALENESS_S)  # look again soon, without spinning
-            await message.nack()  # seek back: the record waits in Kafka, in order
-            return
         try:
+            # Inside the try: PostgreSQL away while reading the map states is an outage too,
+            # read again after the pause below rather than at once, over and over.
+            if await switch.is_paused(map_name):
+                await asyncio.sleep(MAX_STALENESS_S)  # look again soon, without spinning
+                await message.nack()  # seek back: the record waits in Kafka, in order
+                return
             handled = await policy.run(record, work)
         except Exception:
             log.exception("mapping.failed_will_redeliver", consumer=group)
@@ -129,17 +131,19 @@ def subscribe_batches(
         raws: Any = message.raw_message
         blocked: dict[TopicPartition, int] = {}
         ready: list[tuple[SourceRecord, str | None]] = []
-        for raw in raws:
-            record = _source_record(raw)
-            where = TopicPartition(record.topic, record.partition)
-            if where in blocked:
-                continue
-            map_name = map_of(envelope_field(record, "type"))
-            if await switch.is_paused(map_name):
-                blocked[where] = record.offset
-                continue
-            ready.append((record, map_name))
         try:
+            # Inside the try: PostgreSQL away while reading the map states is an outage too,
+            # read again after the pause below rather than at once, over and over.
+            for raw in raws:
+                record = _source_record(raw)
+                where = TopicPartition(record.topic, record.partition)
+                if where in blocked:
+                    continue
+                map_name = map_of(envelope_field(record, "type"))
+                if await switch.is_paused(map_name):
+                    blocked[where] = record.offset
+                    continue
+                ready.append((record, map_name))
             handled = await worker.handle_batch(
                 [record for record, _ in ready], lambda record: policy.run(record, worker.handle)
             )
