@@ -33,9 +33,11 @@ _FIRST_WAIT_S: Final = 0.5
 _LONGEST_WAIT_S: Final = 5.0
 """A waiting service looks again at least this often, so it starts soon after an outage."""
 _PROBE_TIMEOUT_S: Final = 3.0
-# PostgreSQL's "cannot reach me now": connection exceptions (class 08), shutting down or starting
-# up (57P01-57P03), too many connections (53300).
-_UNAVAILABLE_SQLSTATES: Final = frozenset({"57P01", "57P02", "57P03", "53300"})
+# PostgreSQL's "cannot reach me now": connection exceptions (class 08, but not 08P01, a protocol
+# violation), shutting down or starting up (57P01-57P03), too many connections (53300).
+_UNAVAILABLE_SQLSTATES: Final = frozenset(
+    {"08000", "08001", "08003", "08004", "08006", "08007", "57P01", "57P02", "57P03", "53300"}
+)
 _ASYNCPG_UNAVAILABLE: Final = (
     asyncpg.PostgresConnectionError,
     asyncpg.AdminShutdownError,
@@ -44,13 +46,15 @@ _ASYNCPG_UNAVAILABLE: Final = (
     asyncpg.TooManyConnectionsError,
 )
 
-# OSErrors that are about files, not connections.
-_FILE_ERRORS: Final = (
+# OSErrors about files, and PostgreSQL's protocol violation (class 08 like a lost connection, but
+# raised by a value the server refuses, such as a NUL in text): the request's fault, no outage.
+_NOT_OUTAGES: Final = (
     FileNotFoundError,
     FileExistsError,
     IsADirectoryError,
     NotADirectoryError,
     PermissionError,
+    asyncpg.ProtocolViolationError,
 )
 
 log = get_logger(__name__)
@@ -66,7 +70,7 @@ def is_outage(error: BaseException) -> bool:
     Connections refused or reset, timeouts, a database shutting down or starting up, a broker
     or its partition leaders away, a connection pool with none to give.
     """
-    if isinstance(error, _FILE_ERRORS):
+    if isinstance(error, _NOT_OUTAGES):
         return False
     if isinstance(error, DependencyUnavailable | OSError | PoolTimeout | DisconnectionError):
         # OSError: refused, reset, timed out, or asyncio's "Multiple exceptions" of a connect.
@@ -80,7 +84,6 @@ def is_outage(error: BaseException) -> bool:
         cause = getattr(error.orig, "__cause__", None)
         return (
             error.connection_invalidated
-            or sqlstate.startswith("08")
             or sqlstate in _UNAVAILABLE_SQLSTATES
             or (cause is not None and is_outage(cause))
         )
