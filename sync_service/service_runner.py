@@ -151,6 +151,13 @@ class _DependencyWait:
         # Shielded: one service stopping does not cancel the wait the others share.
         await asyncio.shield(self._waiting)
 
+    async def close(self) -> None:
+        """Stop a wait still under way (every service has stopped)."""
+        if self._waiting is not None and not self._waiting.done():
+            self._waiting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._waiting
+
     async def outage_now(self) -> bool:
         kafka, database = await asyncio.gather(
             probe_kafka(self._settings.kafka_bootstrap, _OUTAGE_PROBE_S),
@@ -246,6 +253,7 @@ async def run_services(settings: Settings, services: str | Mapping[str, Service]
             for task in tasks:
                 task.cancel()
             results = await asyncio.gather(*tasks, return_exceptions=True)
+            await dependencies.close()
     for task, result in zip(tasks, results, strict=True):
         if task in done:
             if isinstance(result, Exception):
