@@ -139,6 +139,7 @@ class _DependencyWait:
         self._waiting: asyncio.Task[None] | None = None
 
     async def until_available(self, service: str) -> None:
+        """Return once both answer (raise DependencyUnavailable past DUALSYNC_START_WAIT_S)."""
         if self._waiting is None or self._waiting.done():
             self._waiting = asyncio.create_task(
                 wait_for_dependencies(
@@ -159,6 +160,7 @@ class _DependencyWait:
                 await self._waiting
 
     async def outage_now(self) -> bool:
+        """Whether Kafka or PostgreSQL does not answer right now (one short look at each)."""
         kafka, database = await asyncio.gather(
             probe_kafka(self._settings.kafka_bootstrap, _OUTAGE_PROBE_S),
             probe_database(self._settings.database_url, _OUTAGE_PROBE_S),

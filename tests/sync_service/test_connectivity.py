@@ -53,7 +53,7 @@ async def test_reachable_stack_passes(kafka_bootstrap: str, database_url: str) -
 
 @pytest.mark.parametrize(
     "verb",
-    [["check"], ["topics", "create"], ["lag"], ["run", "all"], ["run", "relay"], ["erp-sim"]],
+    [["check"], ["topics", "create"], ["run", "all"], ["erp-sim"]],
 )
 def test_cli_without_kafka_exits_with_a_message_not_a_traceback(verb: list[str]) -> None:
     address = f"127.0.0.1:{_closed_port()}"
@@ -64,17 +64,40 @@ def test_cli_without_kafka_exits_with_a_message_not_a_traceback(verb: list[str])
         "DUALSYNC_START_WAIT_S": "2",  # services wait, bounded here
         "DUALSYNC_LOG_FORMAT": "console",
     }
+    result = _dualsync(verb, env)
+    assert result.returncode == 2, result.stderr
+    assert f"cannot reach Kafka at {address}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _dualsync(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     # The timeout guards against a hang: the command itself gives up after 2 s.
-    result = subprocess.run(
-        [sys.executable, "-m", "sync_service.cli", *verb],
+    return subprocess.run(
+        [sys.executable, "-m", "sync_service.cli", *args],
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         check=False,
     )
+
+
+@pytest.mark.integration
+def test_a_service_without_postgresql_gives_up_when_told(kafka_bootstrap: str) -> None:
+    url = f"postgresql+asyncpg://dualsync:s3cret@127.0.0.1:{_closed_port()}/dualsync"
+    env = {
+        **os.environ,
+        "DUALSYNC_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "DUALSYNC_DATABASE_URL": url,
+        "DUALSYNC_START_WAIT_S": "2",
+        "DUALSYNC_LOG_FORMAT": "json",
+    }
+    result = _dualsync(["run", "command-processor"], env)
     assert result.returncode == 2, result.stderr
-    assert f"cannot reach Kafka at {address}" in result.stderr
+    shown = url.replace("s3cret", "***")
+    assert f"dualsync: error: cannot reach PostgreSQL at {shown} (tried for" in result.stderr
+    assert '"event": "dependencies.waiting"' in result.stderr  # it waited, and said so
+    assert "s3cret" not in result.stderr
     assert "Traceback" not in result.stderr
 
 
