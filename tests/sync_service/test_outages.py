@@ -230,3 +230,21 @@ async def test_a_kafka_restart_under_running_services_loses_and_repeats_nothing(
         await _delivered_exactly_once(outage_settings, before + after)
         running.assert_alive()
         await running.stop()
+
+
+async def test_sigterm_during_a_kafka_outage_stops_within_10_s_and_loses_nothing(
+    outage_stack: PrivateStack, outage_settings: Settings, tmp_path: Path
+) -> None:
+    await _seed(outage_settings)
+    async with pipeline(outage_settings, tmp_path) as running:
+        await running.started()
+        order_ids = await send_orders(outage_settings, 40)
+        await outage_stack.stop("kafka")
+        # Batches Kafka cannot take are abandoned uncommitted (the relay's checkpoint stays).
+        await running.stop()
+    await outage_stack.start("kafka")
+    async with pipeline(outage_settings, tmp_path) as again:
+        await again.started()
+        await _delivered_exactly_once(outage_settings, order_ids)
+        again.assert_alive()
+        await again.stop()
