@@ -34,6 +34,7 @@ from sync_service.mappings.pausing import MAX_STALENESS_S, MapSwitch
 from sync_service.mappings.publishing import Publish, broker_publisher, broker_sender
 from sync_service.mappings.redrive import DeadLetterOps
 from sync_service.ops.applied import AppliedClock
+from sync_service.poison import storable_text
 from sync_service.settings import Settings
 
 __all__ = [
@@ -60,8 +61,7 @@ BATCH_WAIT_MS = 10
 def source_record(message: KafkaMessage) -> SourceRecord:
     """Where a FastStream message came from, with its key and raw value."""
     raw: Any = message.raw_message
-    key = raw.key.decode("utf-8", "replace") if raw.key else ""
-    return SourceRecord(raw.topic, raw.partition, raw.offset, key, bytes(message.body))
+    return SourceRecord(raw.topic, raw.partition, raw.offset, _key(raw), bytes(message.body))
 
 
 def subscribe(
@@ -159,8 +159,12 @@ def subscribe_batches(
 
 
 def _source_record(raw: Any) -> SourceRecord:
-    key = raw.key.decode("utf-8", "replace") if raw.key else ""
-    return SourceRecord(raw.topic, raw.partition, raw.offset, key, bytes(raw.value or b""))
+    return SourceRecord(raw.topic, raw.partition, raw.offset, _key(raw), bytes(raw.value or b""))
+
+
+def _key(raw: Any) -> str:
+    """The record's key as dead letters and parked records store it (and look it up)."""
+    return storable_text(raw.key.decode("utf-8", "replace")) if raw.key else ""
 
 
 def outbound_worker(
