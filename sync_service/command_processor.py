@@ -66,6 +66,7 @@ from sync_service.poison import (
     storable_text,
     unstorable_fields,
 )
+from sync_service.raw_records import raw_body, tolerant_parser
 from sync_service.settings import Settings, get_settings
 from sync_service.streams import stream_type
 from sync_service.writemodel import queries
@@ -488,6 +489,8 @@ def subscribe_command_processor(
         group_id=settings.group(CONSUMER_GROUP),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=raw_body,  # the handler reads the bytes, under its fault policy
+        parser=tolerant_parser,
         batch=True,
         max_records=MAX_BATCH,
         # getmany returns at once when records are ready; this only bounds an idle poll.

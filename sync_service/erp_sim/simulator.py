@@ -36,6 +36,7 @@ from sync_service.erp_sim.order_book import NumberedOrder, OrderBook
 from sync_service.failures import describe
 from sync_service.logs import faststream_logger, get_logger
 from sync_service.poison import Poisoned, RetryPolicy, count_settled, retry_classified
+from sync_service.raw_records import raw_body, tolerant_parser
 from sync_service.settings import Settings
 
 __all__ = [
@@ -192,6 +193,8 @@ async def running_erp_sim(
         group_id=settings.group(CONSUMER_GROUP),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=raw_body,  # the handler reads the bytes, under its fault policy
+        parser=tolerant_parser,
     )
     async def on_sales_order(message: KafkaMessage) -> None:
         try:

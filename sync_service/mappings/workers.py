@@ -35,6 +35,7 @@ from sync_service.mappings.publishing import Publish, broker_publisher, broker_s
 from sync_service.mappings.redrive import DeadLetterOps
 from sync_service.ops.applied import AppliedClock
 from sync_service.poison import storable_text
+from sync_service.raw_records import raw_body, tolerant_parser
 from sync_service.settings import Settings
 
 __all__ = [
@@ -80,7 +81,12 @@ def subscribe(
     """
 
     @broker.subscriber(
-        topic, group_id=group, auto_offset_reset="earliest", ack_policy=AckPolicy.NACK_ON_ERROR
+        topic,
+        group_id=group,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=raw_body,  # the handler reads the bytes, under its fault policy
+        parser=tolerant_parser,
     )
     async def on_record(message: KafkaMessage) -> None:
         record = source_record(message)
@@ -120,6 +126,8 @@ def subscribe_batches(
         group_id=group,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=raw_body,  # the handler reads the bytes, under its fault policy
+        parser=tolerant_parser,
         batch=True,
         max_records=MAX_BATCH,
         # getmany returns at once when records are ready; this only bounds an idle poll.

@@ -39,6 +39,7 @@ from sync_service.mappings.inbound import INBOUND_GROUP
 from sync_service.mappings.outbound import OUTBOUND_GROUP
 from sync_service.mappings.tables import dead_letters
 from sync_service.poison import Poisoned, RetryPolicy, count_settled, retry_classified
+from sync_service.raw_records import raw_body, tolerant_parser
 from sync_service.settings import Settings
 
 __all__ = ["INDEX_GROUP", "DeadLetterIndex", "subscribe_deadletter_index"]
@@ -115,6 +116,8 @@ def subscribe_deadletter_index(
         group_id=settings.group(INDEX_GROUP),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=raw_body,  # the handler reads the bytes, under its fault policy
+        parser=tolerant_parser,
     )
     async def on_dead_letter(message: KafkaMessage) -> None:
         try:

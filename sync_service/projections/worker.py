@@ -59,6 +59,7 @@ from sync_service.projections.projector import (
     stream_version,
 )
 from sync_service.projections.tables import LIVE
+from sync_service.raw_records import raw_body, tolerant_parser
 from sync_service.settings import Settings, get_settings
 
 __all__ = ["CONSUMER_GROUP", "ProjectionsWorker", "run_projections", "subscribe_projections"]
@@ -268,6 +269,8 @@ def subscribe_projections(
         group_id=settings.group(CONSUMER_GROUP),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=raw_body,  # the handler reads the bytes, under its fault policy
+        parser=tolerant_parser,
         batch=True,
         max_records=MAX_BATCH,
         # getmany returns at once when records are ready; this only bounds an idle poll.

@@ -263,3 +263,20 @@ async def test_a_poison_command_in_a_batch_of_500_costs_a_few_rounds_and_the_res
     counts = await asyncio.gather(*(_orders_submitted(demo, c.order_id) for c in commands))
     assert counts == [1] * 317 + [0] + [1] * 182
     assert took < 120, f"{took:.1f} s"
+
+
+@pytest.mark.usefixtures("consuming")
+async def test_records_the_framework_could_not_decode_do_not_stall_the_partition(
+    settings: Settings, producer: AIOKafkaProducer, reader: PostgresWriteModelReader
+) -> None:
+    after = submit_order()
+    key = command_key(after)
+    topic = settings.topic(PORTAL_COMMANDS)
+    json_header = [("content-type", b"application/json")]
+    # Not the JSON its header says; nested beyond the parser's stack; a header not UTF-8.
+    await producer.send_and_wait(topic, b"{not json", key=key, headers=json_header)
+    await producer.send_and_wait(topic, b"[" * 100_000 + b"]" * 100_000, key=key)
+    await producer.send_and_wait(topic, wire(submit_order()), key=key, headers=[("x", b"\xff")])
+    await producer.send_and_wait(topic, wire(after), key=key, headers=json_header)
+
+    assert (await _outcome(reader, after.command_id)).status == "accepted"
