@@ -11,6 +11,7 @@ the same record a bounded number of times (`sync_service.poison`).
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterator
 from decimal import InvalidOperation
 from typing import Final
@@ -95,6 +96,8 @@ _RECORD_KAFKA: Final = (
     kafka_errors.InvalidMessageError,
 )
 _MAX_REASON: Final = 500
+# asyncpg quotes the start of a value it could not encode; the reason needs only the argument.
+_ARGUMENT_VALUE: Final = re.compile(r"(invalid input for query argument \$\d+): .*? \('")
 
 
 def classify(error: BaseException) -> Fault:
@@ -131,7 +134,7 @@ def describe(error: BaseException) -> str:
         inner = next((link for link in _chain(error) if _is_driver_error(link)), None)
         text = str(inner) if inner is not None else type(error.orig or error).__name__
     code = sqlstate_of(error)
-    text = " ".join(text.split()) or type(error).__name__
+    text = _ARGUMENT_VALUE.sub(r"\1 ('", " ".join(text.split()), count=1) or type(error).__name__
     if code and code not in text:
         text = f"{text} [SQLSTATE {code}]"
     return printable(text, limit=_MAX_REASON)

@@ -184,3 +184,6 @@ async def test_a_reason_shows_the_databases_words_never_the_statement_or_its_val
     assert "MARKER-42" not in reason and "SELECT" not in reason
     assert "[SQLSTATE 22P05]" in reason and reason.isprintable()
     assert describe(RuntimeError("a\x00b\u202ec")) == "a\\x00b\\u202ec"
+    surrogate = await _sql(engine, "SELECT CAST(:v AS text)", v="MARKER-43\ud800")
+    assert describe(surrogate).startswith("invalid input for query argument $1 ('utf-8' codec")
+    assert "MARKER-43" not in describe(surrogate)
