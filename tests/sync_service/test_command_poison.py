@@ -16,11 +16,13 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.topics import PORTAL_COMMANDS
 from sync_service.command_processor import (
+    CONSUMER_GROUP,
     CommandProcessor,
     Handled,
     command_key,
@@ -149,6 +151,12 @@ async def test_a_malformed_command_whose_type_holds_a_nul_is_recorded_not_retrie
     assert (await _outcome(reader, after.command_id)).status == "accepted"
 
 
+def _settled(fault: str) -> float:
+    """dualsync_poison_records_total of the command processor's rejections of this fault."""
+    labels = {"consumer": CONSUMER_GROUP, "settlement": "rejected", "fault": fault}
+    return REGISTRY.get_sample_value("dualsync_poison_records_total", labels) or 0.0
+
+
 async def _refuse_marker(engine: AsyncEngine, sqlstate: str) -> None:
     """A trigger on the write model's contacts: a contact named MARKER is refused with
     `sqlstate`; each refusal draws from a sequence, which a rollback does not undo."""
@@ -194,9 +202,11 @@ async def test_a_deterministic_database_error_rejects_at_the_first_attempt(
     await _refuse_marker(engine, "22023")  # invalid_parameter_value: a data exception
     poison = upsert_contact(JANE_CONTACT_ID, firstname="MARKER")
     after = upsert_contact(JANE_CONTACT_ID, firstname="Janet")
+    settled = _settled("deterministic")
 
     assert await poison_processor.handle(wire(poison)) is Handled.REJECTED
     assert await poison_processor.handle(wire(after)) is Handled.ACCEPTED
+    assert _settled("deterministic") == settled + 1
 
     refused = await _outcome(reader, poison.command_id)
     [error] = refused.errors
@@ -214,8 +224,10 @@ async def test_an_unexpected_failure_that_repeats_is_rejected_after_the_bound(
 ) -> None:
     await _refuse_marker(engine, "P0001")  # raise_exception: neither transient nor data
     poison = upsert_contact(JANE_CONTACT_ID, firstname="MARKER")
+    settled = _settled("unexpected")
 
     assert await poison_processor.handle(wire(poison)) is Handled.REJECTED
+    assert _settled("unexpected") == settled + 1
 
     assert await _refusals(engine) == POISON_ATTEMPTS
     refused = await _outcome(reader, poison.command_id)
