@@ -1,9 +1,10 @@
 """One classification of failures for every consumer (SPEC §10): wait out an outage, settle poison.
 
-TRANSIENT: the broker or the database is unavailable, or a transaction lost a serialization race.
-Waiting cures it and loses nothing, so it is retried with backoff and the record blocks its
-partition. DETERMINISTIC: the record itself can never succeed (a contract or data error, a
-constraint it breaks, a nesting too deep): it is settled at once and the partition moves on.
+TRANSIENT: the broker or the database is unavailable (or not usable as deployed: a missing
+table, a refused credential), or a transaction lost a serialization race. Waiting cures it and
+loses nothing, so it is retried with backoff and the record blocks its partition.
+DETERMINISTIC: the record itself can never succeed (a contract or data error, a constraint it
+breaks, a nesting too deep): it is settled at once and the partition moves on.
 UNEXPECTED: anything else; retried like a transient fault, but settled once it has repeated on
 the same record a bounded number of times (`sync_service.poison`).
 """
@@ -47,8 +48,11 @@ class RecordRefused(Exception):
     """Base of our own refusals of one record that no retry can cure (a map, a reference)."""
 
 
-# PostgreSQL SQLSTATEs (Appendix A of its manual). Class 08: connection exceptions.
-_TRANSIENT_CLASSES: Final = frozenset({"08"})
+# PostgreSQL SQLSTATEs (Appendix A of its manual). Class 08: connection exceptions. Classes 28
+# (authorization), 3D (no such database) and 42 (an undefined table or column, a missing
+# privilege) say the database is not usable as deployed, whatever the record: waiting for the
+# fix (a migration, a grant) loses nothing, where settling would settle every record.
+_TRANSIENT_CLASSES: Final = frozenset({"08", "28", "3D", "42"})
 _TRANSIENT_SQLSTATES: Final = frozenset(
     {
         "40001",  # serialization_failure
@@ -86,6 +90,11 @@ _TRANSIENT_KAFKA: Final = (
     kafka_errors.KafkaTimeoutError,
     kafka_errors.NodeNotReadyError,
     kafka_errors.RequestTimedOutError,
+    # Not ours to use as deployed, whatever the record (ACLs, credentials): wait for the fix.
+    kafka_errors.TopicAuthorizationFailedError,
+    kafka_errors.GroupAuthorizationFailedError,
+    kafka_errors.ClusterAuthorizationFailedError,
+    kafka_errors.SaslAuthenticationFailed,
 )
 # Refusals of one record by the client or the broker: another try sends the same bytes.
 _RECORD_KAFKA: Final = (

@@ -166,7 +166,7 @@ class OutboxRelay:
 
     async def _publish_batch(self, batch: list[StoredEvent]) -> None:
         producer = await self._started_producer()
-        refused: list[tuple[StoredEvent, Exception]] = []
+        failed: list[tuple[StoredEvent, Exception]] = []
         try:
             deliveries = []
             for event in batch:
@@ -176,17 +176,20 @@ class OutboxRelay:
                         self._topic, record.value, key=record.key, headers=record.headers
                     )
                 except Exception as error:
-                    if not self._is_poison(event, error):
+                    if is_transient(error):
                         raise
-                    refused.append((event, error))  # the client refused it: nothing was sent
+                    failed.append((event, error))  # the client refused it: nothing was sent
                     continue
                 deliveries.append((event, delivery))
             outcomes = await asyncio.gather(*(d for _, d in deliveries), return_exceptions=True)
             for (event, _), outcome in zip(deliveries, outcomes, strict=True):
-                if isinstance(outcome, Exception) and self._is_poison(event, outcome):
-                    refused.append((event, outcome))
+                if isinstance(outcome, Exception) and not is_transient(outcome):
+                    failed.append((event, outcome))
                 elif isinstance(outcome, BaseException):
                     raise outcome
+            refused = self._poison(failed)
+            if len(refused) < len(failed):
+                raise next(error for event, error in failed if (event, error) not in refused)
         except BaseException:
             # A producer that failed may hold records in flight; a new one starts clean.
             self._producer = None
@@ -204,14 +207,20 @@ class OutboxRelay:
         RELAY_PUBLISHED.inc(len(batch) - len(refused))
         log.debug("relay.published", count=len(batch), position=batch[-1].position)
 
-    def _is_poison(self, event: StoredEvent, error: Exception) -> bool:
-        """Whether `event` can never be published: Kafka refuses it, or the same unexpected
-        failure came back `poison_attempts` times (counted across the relay's retries)."""
-        fault = classify(error)
-        if fault is Fault.UNEXPECTED:
+    def _poison(
+        self, failed: list[tuple[StoredEvent, Exception]]
+    ) -> list[tuple[StoredEvent, Exception]]:
+        """The failed events that can never be published: those Kafka refuses, and the one whose
+        same unexpected failure came back `poison_attempts` times (counted across the relay's
+        retries). Unexpected failures of several events at once are no one event's: they wait."""
+        refused = [item for item in failed if classify(item[1]) is Fault.DETERMINISTIC]
+        unexpected = [item for item in failed if classify(item[1]) is Fault.UNEXPECTED]
+        if len(unexpected) == 1:
+            [(event, _)] = unexpected
             self._unexpected[event.position] = self._unexpected.get(event.position, 0) + 1
-            return self._unexpected[event.position] >= self._settings.poison_attempts
-        return fault is Fault.DETERMINISTIC
+            if self._unexpected[event.position] >= self._settings.poison_attempts:
+                refused += unexpected
+        return refused
 
     async def _dead_letter(self, refused: list[tuple[StoredEvent, Exception]]) -> None:
         """Store a dead letter per refused event; if even that fails for good, log them."""

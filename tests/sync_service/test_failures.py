@@ -85,9 +85,10 @@ async def test_data_and_constraint_errors_are_deterministic(
         (["DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '40P01'; END $$"], "40P01"),
         (["SET LOCAL statement_timeout = 50", "SELECT pg_sleep(2)"], "57014"),
         (["SELECT pg_terminate_backend(pg_backend_pid())"], None),  # 57P01, or a lost link
+        (["SELECT * FROM not_migrated_yet"], "42P01"),  # a schema not deployed: every record
     ],
 )
-async def test_races_timeouts_and_lost_sessions_are_transient(
+async def test_races_timeouts_lost_sessions_and_missing_schema_are_transient(
     engine: AsyncEngine, statements: list[str], sqlstate: str | None
 ) -> None:
     error = await _sql(engine, *statements)
