@@ -92,7 +92,21 @@ class _Tally:
             if last is Fault.TRANSIENT
             else self.policy.poison_attempts
         )
-        return self.faults.count(last) >= bound
+        return self.streak() >= bound
+
+    def streak(self) -> int:
+        """How many attempts in a row, up to the last, failed with the last one's kind of fault.
+
+        In a row: an outage that interleaves odd failures with transient ones is an outage, so
+        a transient fault starts the count of unexpected ones again.
+        """
+        last = self.faults[-1]
+        count = 0
+        for fault in reversed(self.faults):
+            if fault is not last:
+                break
+            count += 1
+        return count
 
 
 async def retry_classified(
@@ -126,7 +140,7 @@ async def retry_classified(
         if not tally.faults or tally.faults[-1] is Fault.TRANSIENT:
             raise
         first = tally.first_failed_at or datetime.now(UTC)
-        raise Poisoned(error, tally.faults[-1], len(tally.faults), first) from error
+        raise Poisoned(error, tally.faults[-1], tally.streak(), first) from error
     raise AssertionError("unreachable: tenacity returns or reraises")  # pragma: no cover
 
 

@@ -72,6 +72,13 @@ async def test_an_unexpected_fault_is_poison_once_it_repeats_the_bound() -> None
     assert work.calls == FAST.poison_attempts
 
 
+async def test_unexpected_faults_count_in_a_row_an_outage_between_starts_again() -> None:
+    work = Failing(KeyError("a"), KeyError("a"), OSError("restart"), *[KeyError("a")] * 10)
+    with pytest.raises(Poisoned) as poisoned:
+        await retry_classified(work, FAST, event="test")
+    assert (poisoned.value.attempts, work.calls) == (3, 6)
+
+
 async def test_an_unexpected_fault_that_passes_is_no_poison() -> None:
     work = Failing(KeyError("lines"), OSError("refused"), KeyError("lines"))
     assert await retry_classified(work, FAST, event="test") == "done"
