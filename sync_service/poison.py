@@ -57,7 +57,7 @@ class RetryPolicy:
 
 
 class Poisoned(Exception):
-    """The record can never succeed: `error` is why, after `attempts` attempts."""
+    """The record can never succeed: `error` is why, after `attempts` attempts in all."""
 
     def __init__(
         self, error: Exception, fault: Fault, attempts: int, first_failed_at: datetime
@@ -140,7 +140,7 @@ async def retry_classified(
         if not tally.faults or tally.faults[-1] is Fault.TRANSIENT:
             raise
         first = tally.first_failed_at or datetime.now(UTC)
-        raise Poisoned(error, tally.faults[-1], tally.streak(), first) from error
+        raise Poisoned(error, tally.faults[-1], len(tally.faults), first) from error
     raise AssertionError("unreachable: tenacity returns or reraises")  # pragma: no cover
 
 
