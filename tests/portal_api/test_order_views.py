@@ -8,8 +8,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaProducer
 
 from contracts.topics import CDS_EVENTS
 from sync_service.demo_data import (
@@ -22,6 +21,7 @@ from sync_service.demo_data import (
 from sync_service.projections.worker import CONSUMER_GROUP as PROJECTIONS_GROUP
 from sync_service.relay.records import to_record
 from sync_service.streams import order_stream
+from tests.kafka_offsets import until_consumed
 from tests.portal_api.conftest import ADMIN, Portal
 from tests.portal_api.views_helpers import (
     change_status,
@@ -170,25 +170,6 @@ async def test_a_status_change_shows_and_a_redelivery_changes_nothing(portal: Po
     )
 
 
-async def _all_consumed(portal: Portal) -> bool:
-    """Whether the projections group has committed every record of cds.events.v1."""
-    topic = portal.settings.topic(CDS_EVENTS)
-    admin = AIOKafkaAdminClient(bootstrap_servers=portal.settings.kafka_bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=portal.settings.kafka_bootstrap)
-    await admin.start()
-    await consumer.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(
-            portal.settings.group(PROJECTIONS_GROUP)
-        )
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        ends = await consumer.end_offsets(partitions)
-        return all(tp in committed and committed[tp].offset >= end for tp, end in ends.items())
-    finally:
-        await consumer.stop()
-        await admin.close()
-
-
 async def test_a_redelivered_record_on_kafka_changes_nothing(portal: Portal) -> None:
     jane = await credential(portal, JANE_CONTACT_ID)
     order_id = await submit(portal, jane)
@@ -209,7 +190,7 @@ async def test_a_redelivered_record_on_kafka_changes_nothing(portal: Portal) -> 
         )
     finally:
         await producer.stop()
-    await eventually(lambda: _all_consumed(portal), bool)
+    await until_consumed(portal.settings, CDS_EVENTS, PROJECTIONS_GROUP)
     # Applied again, the submit would have put the order back to `pending`.
     assert await view() == before
 
