@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Final
 
@@ -43,6 +43,7 @@ __all__ = [
     "Amount",
     "Code",
     "Email",
+    "IsoDate",
     "LineNumber",
     "Name",
     "Note",
@@ -177,6 +178,31 @@ Amount = bounded_decimal(AMOUNT_WHOLE_DIGITS, AMOUNT_PLACES, "An amount or total
 LineNumber = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
+# Dates and times travel as text. pydantic would also read a number as seconds since 1970,
+# which the schema (format date, date-time) does not allow: so a number is refused here.
+_DATE_TEXT: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TIME_TEXT: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+
+
+def _date_text(value: Any) -> Any:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _DATE_TEXT.fullmatch(value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
+def _time_text(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _TIME_TEXT.match(value):
+        raise ValueError("must be a date and time written YYYY-MM-DDThh:mm:ss with a time zone")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_date_text)]
+
+
 def _utc_representable(value: datetime) -> datetime:
     # 9999-12-31T23:00-05:00 is valid here but is year 10000 in UTC, where the database and
     # Python's datetime both stop: refuse it rather than fail when it is stored.
@@ -187,9 +213,11 @@ def _utc_representable(value: datetime) -> datetime:
     return value
 
 
-Timestamp = Annotated[AwareDatetime, AfterValidator(_utc_representable)]
+Timestamp = Annotated[
+    AwareDatetime, BeforeValidator(_time_text), AfterValidator(_utc_representable)
+]
 
 # --- nesting ----------------------------------------------------------------------------------
 
 MAX_JSON_DEPTH: Final = 32
-"""Objects and arrays nested in one message; the deepest real one has 6 levels."""
+"""Objects and arrays nested in one message; the deepest real one has 5 levels."""

@@ -10,7 +10,6 @@ Text and numbers are bounded (contracts.bounds) so that every record can be stor
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -21,6 +20,7 @@ from contracts.bounds import (
     Amount,
     Code,
     Email,
+    IsoDate,
     LineNumber,
     Name,
     Price,
@@ -92,7 +92,7 @@ class SalesOrderDetail(Record):
     delivery_address_description: Name | None = Field(
         default=None, alias="msdyn_deliveryaddressdescription"
     )
-    requested_receipt_date: date | None = Field(default=None, alias="msdyn_requestedreceiptdate")
+    requested_receipt_date: IsoDate | None = Field(default=None, alias="msdyn_requestedreceiptdate")
 
 
 class SalesOrder(Record):
@@ -116,7 +116,7 @@ class SalesOrder(Record):
     ship_to_street: Street | None = Field(default=None, alias="shipto_line1")
     ship_to_city: Name | None = Field(default=None, alias="shipto_city")
     ship_to_postal_code: Code | None = Field(default=None, alias="shipto_postalcode")
-    requested_receipt_date: date | None = Field(default=None, alias="msdyn_requestedreceiptdate")
+    requested_receipt_date: IsoDate | None = Field(default=None, alias="msdyn_requestedreceiptdate")
     requisition_number: Code | None = Field(default=None, alias="msdyn_customerrequisitionnumber")
     # The portal's status vocabulary; the map translates SCM's SalesOrderProcessingStatus.
     processing_status: OrderSyncStatus | None = Field(default=None, alias="msdyn_processingstatus")

@@ -6,13 +6,21 @@ contact fields an order needs) belong to sync_service's command processor.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, ClassVar, Self
 from uuid import UUID
 
 from pydantic import Field, model_validator
 
-from contracts.bounds import MAX_ORDER_LINES, Code, Email, Name, Quantity, Street, Timestamp
+from contracts.bounds import (
+    MAX_ORDER_LINES,
+    Code,
+    Email,
+    IsoDate,
+    Name,
+    Quantity,
+    Street,
+    Timestamp,
+)
 from contracts.envelope import Message, Record
 from contracts.values import Actor, CompanyCode, InvitationKind, SecretHash, WebRole
 
@@ -116,7 +124,7 @@ class SubmitOrder(Message):
     issued_by: Actor
     order_id: UUID
     contact_id: UUID
-    requested_receipt_date: date
+    requested_receipt_date: IsoDate
     delivery_address: DeliveryAddress
     requisition_number: Code | None = None
     company: CompanyCode | None = None

@@ -9,7 +9,6 @@ numbers are bounded (contracts.bounds) so that every record can be stored.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, ClassVar
 from uuid import UUID
 
@@ -20,6 +19,7 @@ from contracts.bounds import (
     Amount,
     Code,
     Email,
+    IsoDate,
     LineNumber,
     Name,
     Quantity,
@@ -95,7 +95,7 @@ class SalesOrderLine(Record):
     LineAmount: Amount | None = None
     DeliveryAddressCountryRegionISOCode: Code | None = None
     DeliveryAddressDescription: Name | None = None
-    RequestedReceiptDate: date | None = None
+    RequestedReceiptDate: IsoDate | None = None
     ShippingSiteId: Code | None = None
     ShippingWarehouseId: Code | None = None
 
@@ -121,7 +121,7 @@ class SalesOrderHeader(Message):
     DeliveryAddressStreet: Street | None = None
     DeliveryAddressCity: Name | None = None
     DeliveryAddressZipCode: Code | None = None
-    RequestedReceiptDate: date | None = None
+    RequestedReceiptDate: IsoDate | None = None
     CustomerRequisitionNumber: Code | None = None
     # SCM's own vocabulary (Active, Confirmed, ...); the value map, not the contract, knows it.
     SalesOrderProcessingStatus: Code | None = None

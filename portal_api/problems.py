@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from contracts.bounds import MAX_JSON_DEPTH, readable_message
 from contracts.errors import FieldError
@@ -101,6 +102,23 @@ def _unreadable_body(exc: StarletteHTTPException) -> Problem | None:
     )
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method the requested path answers, for the `Allow` of a 405.
+
+    Starlette names only the first route whose path matches: `/orders` would allow POST but
+    not GET. A path that one route names literally is that route's path, not a value of
+    another's parameter (`/ops/deadletters/redrive` is not a dead letter id).
+    """
+    matching = [
+        route
+        for route in request.app.routes
+        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE
+    ]
+    literal = [route for route in matching if not route.param_convertors]
+    methods = {method for route in literal or matching for method in route.methods or ()}
+    return ", ".join(sorted(methods))
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Answer every error, including FastAPI's own, as problem details."""
 
@@ -117,7 +135,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
         problem = _unreadable_body(exc) or Problem(
-            exc.status_code, str(exc.detail), headers=dict(exc.headers or {})
+            exc.status_code, str(exc.detail), headers=headers
         )
         return problem_response(problem, request.url.path)

@@ -6,17 +6,18 @@ API accepts, the command processor can store.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from contracts.bounds import EMAIL_MAX, Code, Name, Quantity, Street
+from contracts.bounds import EMAIL_MAX, Code, IsoDate, Name, Quantity, Street
 from contracts.values import InvitationKind, WebRole
 
 __all__ = [
+    "CURSOR_PATTERN",
     "EMAIL_PATTERN",
     "MAX_LINES",
     "PATTERN_MESSAGES",
@@ -54,7 +55,10 @@ Email = Annotated[
         strip_whitespace=True, to_lower=True, max_length=EMAIL_MAX, pattern=EMAIL_PATTERN
     ),
 ]
+# Page cursors are URL-safe base64 without padding: anything else was never given out.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
 PATTERN_MESSAGES = {
+    CURSOR_PATTERN: "must be a next_cursor that this API gave out",
     EMAIL_PATTERN: "must be an e-mail address (name@example.com) without spaces or control "
     "characters",
 }
@@ -102,8 +106,9 @@ class InviteBody(_Request):
 
     contact_id: UUID
     kind: InvitationKind = "single"
-    max_redemptions: Annotated[int, Field(ge=1, le=10_000)] | None = None
-    expires_in_days: Annotated[int, Field(ge=1, le=365)] | None = None
+    # strict: JSON true is not the number 1.
+    max_redemptions: Annotated[int, Field(ge=1, le=10_000, strict=True)] | None = None
+    expires_in_days: Annotated[int, Field(ge=1, le=365, strict=True)] | None = None
 
 
 class InvitationCreated(BaseModel):
@@ -168,7 +173,7 @@ class OrderLineBody(_Request):
 class OrderBody(_Request):
     """`POST /orders`; company, customer_account and ship_to_country are for administrators."""
 
-    requested_receipt_date: date
+    requested_receipt_date: IsoDate
     delivery_address: DeliveryAddressBody
     requisition_number: Annotated[Code, Field(max_length=60)] | None = None
     company: CodeText | None = None

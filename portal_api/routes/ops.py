@@ -18,10 +18,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 from faststream.kafka import KafkaBroker
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from contracts.bounds import MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN, Code, Timestamp
+from contracts.bounds import MULTI_LINE_PATTERN, Code, Timestamp
 from contracts.errors import FieldError
 from portal_api.auth import AdminCaller
 from portal_api.openapi import (
@@ -32,6 +32,8 @@ from portal_api.openapi import (
     problem_answers,
 )
 from portal_api.problems import Problem
+from portal_api.schemas import CURSOR_PATTERN
+from sync_service.mappings import MAPS
 from sync_service.mappings.faults import is_transient
 from sync_service.mappings.publishing import broker_publisher
 from sync_service.mappings.redrive import (
@@ -59,6 +61,8 @@ Reason = Annotated[
 # Filters are compared with stored codes: never text that no column holds (NUL), nor a moment
 # that PostgreSQL cannot compare (outside the years 1 to 9999 in UTC).
 MapName = Annotated[Code, Path(description="a map's name, e.g. SalesOrderHeaders")]
+# The filter names a map that exists (else 422, from the filter's own check): say which.
+MapFilter = Annotated[Code, WithJsonSchema({"type": "string", "enum": sorted(MAPS)})]
 
 
 @asynccontextmanager
@@ -104,12 +108,14 @@ class PauseBody(_Body):
 class RedriveAllBody(_Body):
     """Which open dead letters to redrive: the list's filters (all open ones when empty)."""
 
-    map: Code | None = None
+    map: MapFilter | None = None
     error_class: Code | None = None
     company: Code | None = None
     since: Timestamp | None = None
     until: Timestamp | None = None
-    limit: int = Field(default=actions.MAX_REDRIVE_ALL, ge=1, le=actions.MAX_REDRIVE_ALL)
+    limit: int = Field(
+        default=actions.MAX_REDRIVE_ALL, ge=1, le=actions.MAX_REDRIVE_ALL, strict=True
+    )
 
 
 class FieldAtFault(BaseModel):
@@ -256,13 +262,13 @@ async def list_dead_letters(
     request: Request,
     caller: AdminCaller,
     status: Status = "open",
-    map: Code | None = None,
+    map: MapFilter | None = None,
     error_class: Code | None = None,
     company: Code | None = None,
     since: Timestamp | None = None,
     until: Timestamp | None = None,
     limit: Annotated[int, Query(ge=1, le=actions.MAX_PAGE)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500, pattern=SINGLE_LINE_PATTERN)] = None,
+    cursor: Annotated[str | None, Query(max_length=500, pattern=CURSOR_PATTERN)] = None,
 ) -> Any:
     """Dead letters matching the filters, newest first (by first failure); `since` inclusive,
     `until` exclusive, both with a time zone."""
@@ -276,8 +282,10 @@ async def list_dead_letters(
     return {"items": [_summary(row) for row in page.items], "next_cursor": page.next_cursor}
 
 
+# `:uuid` in the paths: only an id routes to a dead letter, so that /ops/deadletters/redrive
+# is never read as one (GET there is a 405 naming POST, not a 422 about a malformed id).
 @router.get(
-    "/deadletters/{dead_letter_id}",
+    "/deadletters/{dead_letter_id:uuid}",
     response_model=DeadLetterDetail,
     responses={**ADMIN_ONLY, **problem_answers(404), **WITH_PARAMETERS},
 )
@@ -344,7 +352,7 @@ def _as_problems(dead_letter_id: UUID) -> Iterator[None]:
 
 
 @router.post(
-    "/deadletters/{dead_letter_id}/redrive",
+    "/deadletters/{dead_letter_id:uuid}/redrive",
     response_model=RedriveAnswer,
     responses={**ADMIN_ONLY, **problem_answers(404, 409), **WITH_PARAMETERS},
 )
@@ -359,7 +367,7 @@ async def redrive(dead_letter_id: UUID, request: Request, caller: AdminCaller) -
 
 
 @router.post(
-    "/deadletters/{dead_letter_id}/discard",
+    "/deadletters/{dead_letter_id:uuid}/discard",
     response_model=RedriveAnswer,
     responses={**ADMIN_ONLY, **problem_answers(404, 409), **WITH_BODY},
 )

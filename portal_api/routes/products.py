@@ -26,8 +26,12 @@ async def products(
     caller: SignedInCaller,
     request: Request,
     # Codes, as stored: never text that no lookup could use (NUL).
-    company: Annotated[Code | None, Query(description="administrators: the legal entity")] = None,
-    price_list: Annotated[Code | None, Query(description="administrators: the price list")] = None,
+    company: Annotated[
+        Code | None, Query(min_length=1, description="administrators: the legal entity")
+    ] = None,
+    price_list: Annotated[
+        Code | None, Query(min_length=1, description="administrators: the price list")
+    ] = None,
 ) -> list[ProductView]:
     """Products of the caller's company with the caller's price-list price per unit."""
     reader: WriteModelReader = request.app.state.reader

@@ -14,12 +14,13 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from contracts.bounds import SINGLE_LINE_PATTERN
+from contracts.bounds import IsoDate
 from contracts.errors import FieldError
 from contracts.values import OrderSyncStatus
 from portal_api.auth import SignedInCaller
 from portal_api.openapi import NEEDS_STORE, SIGNED_IN, WITH_PARAMETERS, problem_answers
 from portal_api.problems import Problem
+from portal_api.schemas import CURSOR_PATTERN
 from sync_service.domain.roles import Caller
 from sync_service.domain.visibility import OrderScope, order_scope
 from sync_service.projections.queries import OrderFilter, OrderView, SortKey
@@ -145,12 +146,12 @@ async def list_orders(
     caller: SignedInCaller,
     request: Request,
     status: Annotated[list[OrderSyncStatus] | None, Query(description="one or more")] = None,
-    submitted_from: date | None = None,
-    submitted_to: date | None = None,
-    receipt_from: date | None = None,
-    receipt_to: date | None = None,
+    submitted_from: IsoDate | None = None,
+    submitted_to: IsoDate | None = None,
+    receipt_from: IsoDate | None = None,
+    receipt_to: IsoDate | None = None,
     sort: SortKey = "-submitted_at",
-    cursor: Annotated[str | None, Query(max_length=500, pattern=SINGLE_LINE_PATTERN)] = None,
+    cursor: Annotated[str | None, Query(max_length=500, pattern=CURSOR_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> OrderPage:
     """The orders the caller's web role lets it see, newest first unless sorted otherwise."""
