@@ -112,8 +112,24 @@ WITH_PARAMETERS: Final = problem_answers(422)
 """Routes with path, query or header parameters to validate."""
 
 
+_BEARER: Final = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "`DUALSYNC_ADMIN_TOKEN`, or the credential that redeeming an invitation gave",
+}
+
+
+def _require_credentials(spec: dict[str, Any]) -> None:
+    # A route that can answer 401 is one that needs a credential: say so, and which kind.
+    for item in spec.get("paths", {}).values():
+        for operation in item.values():
+            if "401" in operation.get("responses", {}):
+                operation["security"] = [{"bearer": []}]
+
+
 def install_openapi(app: FastAPI) -> None:
-    """Build `app`'s document with the ProblemDetails schema that the error answers refer to."""
+    """Build `app`'s document with the ProblemDetails schema that the error answers refer to,
+    and the bearer credential that the routes answering 401 require."""
 
     def document() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -127,6 +143,8 @@ def install_openapi(app: FastAPI) -> None:
             problem = ProblemDetails.model_json_schema(ref_template="#/components/schemas/{model}")
             schemas.update(problem.pop("$defs", {}))
             schemas["ProblemDetails"] = problem
+            spec["components"]["securitySchemes"] = {"bearer": _BEARER}
+            _require_credentials(spec)
             app.openapi_schema = spec
         return app.openapi_schema
 

@@ -49,6 +49,8 @@ def test_fastapis_own_validation_error_is_gone(document: dict[str, Any]) -> None
     assert set(problem["required"]) == {"title", "status", "detail"}
     assert {"type", "instance", "errors", "reason"} <= set(problem["properties"])
     assert problem["additionalProperties"] is False
+    scheme = document["components"]["securitySchemes"]["bearer"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
 
 
 def test_every_error_answer_is_problem_json_with_the_one_schema(document: dict[str, Any]) -> None:
@@ -73,8 +75,11 @@ def test_routes_declare_the_answers_they_can_give(document: dict[str, Any]) -> N
             assert "422" in statuses, where
         if "requestBody" in operation:
             assert {"400", "413"} <= statuses, where
-        if path.startswith(("/admin", "/ops", "/account", "/products")) or path == "/orders":
+        if path.startswith(("/admin", "/ops", "/account", "/products", "/orders")):
             assert {"401", "403"} <= statuses, where
+            assert operation["security"] == [{"bearer": []}], where
+        else:
+            assert "security" not in operation, where  # open to anyone
     redeem = document["paths"]["/invitations/redeem"]["post"]["responses"]
     assert {"404", "409", "410", "429"} <= set(redeem)
     assert redeem["429"]["headers"]["Retry-After"]["required"] is True
