@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from typing import Literal
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 
 from sync_service.connectivity import DependencyUnavailable, check_database, check_kafka
 from sync_service.settings import Settings
@@ -19,7 +21,21 @@ router = APIRouter(tags=["ops"])
 _READINESS_TIMEOUT_S = 2.0
 
 
-@router.get("/healthz")
+class Liveness(BaseModel):
+    """The process answers."""
+
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    """Whether Kafka and PostgreSQL answer: `ok`, or why not."""
+
+    status: Literal["ready", "not ready"]
+    kafka: str
+    postgresql: str
+
+
+@router.get("/healthz", response_model=Liveness)
 async def healthz() -> dict[str, str]:
     """The process is alive and serving."""
     return {"status": "ok"}
@@ -33,7 +49,11 @@ async def _probe(check: Awaitable[None]) -> str:
     return "ok"
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Kafka or PostgreSQL does not answer"}},
+)
 async def readyz(request: Request) -> JSONResponse:
     """Kafka and PostgreSQL both answer; 503 naming the one that does not."""
     settings: Settings = request.app.state.settings
@@ -48,7 +68,11 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"description": "Prometheus text exposition format"}},
+)
 async def metrics() -> Response:
     """Prometheus exposition of every `dualsync_` metric of this process."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
