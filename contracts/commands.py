@@ -6,13 +6,21 @@ contact fields an order needs) belong to sync_service's command processor.
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
 from typing import Annotated, ClassVar, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
+from contracts.bounds import (
+    MAX_ORDER_LINES,
+    Code,
+    Email,
+    IsoDate,
+    Name,
+    Quantity,
+    Street,
+    Timestamp,
+)
 from contracts.envelope import Message, Record
 from contracts.values import Actor, CompanyCode, InvitationKind, SecretHash, WebRole
 
@@ -36,16 +44,16 @@ class UpsertContact(Message):
     command_id: UUID
     issued_by: Actor
     contact_id: UUID
-    firstname: str | None = None
-    lastname: str | None = None
-    email: str | None = None
+    firstname: Name | None = None
+    lastname: Name | None = None
+    email: Email | None = None
     company: CompanyCode | None = None
-    account_number: str | None = None
-    price_list: str | None = None
-    currency: str | None = None
-    ship_to_country: str | None = None
-    language: str | None = None
-    web_roles: list[WebRole] = Field(default_factory=list)
+    account_number: Code | None = None
+    price_list: Code | None = None
+    currency: Code | None = None
+    ship_to_country: Code | None = None
+    language: Code | None = None
+    web_roles: list[WebRole] = Field(default_factory=list, max_length=3)
 
 
 class InviteContact(Message):
@@ -59,9 +67,9 @@ class InviteContact(Message):
     invitation_id: UUID
     contact_id: UUID
     kind: InvitationKind = "single"
-    max_redemptions: Annotated[int, Field(ge=1)] = 1
+    max_redemptions: Annotated[int, Field(ge=1, le=2**31 - 1)] = 1
     code_hash: SecretHash
-    expires_at: AwareDatetime
+    expires_at: Timestamp
 
     @model_validator(mode="after")
     def _single_is_redeemed_once(self) -> Self:
@@ -93,17 +101,17 @@ class RedeemInvitation(Message):
 class DeliveryAddress(Record):
     """The order wizard's delivery address."""
 
-    street: str
-    city: str
-    postal_code: str
+    street: Street
+    city: Name
+    postal_code: Code
 
 
 class OrderLineRequest(Record):
     """One requested item: product, quantity (> 0) and unit."""
 
-    product_number: str
-    quantity: Annotated[Decimal, Field(gt=0)]
-    unit: str
+    product_number: Code
+    quantity: Annotated[Quantity, Field(gt=0)]
+    unit: Code
 
 
 class SubmitOrder(Message):
@@ -116,13 +124,13 @@ class SubmitOrder(Message):
     issued_by: Actor
     order_id: UUID
     contact_id: UUID
-    requested_receipt_date: date
+    requested_receipt_date: IsoDate
     delivery_address: DeliveryAddress
-    requisition_number: str | None = None
+    requisition_number: Code | None = None
     company: CompanyCode | None = None
-    customer_account: str | None = None
-    ship_to_country: str | None = None
-    lines: list[OrderLineRequest]
+    customer_account: Code | None = None
+    ship_to_country: Code | None = None
+    lines: Annotated[list[OrderLineRequest], Field(max_length=MAX_ORDER_LINES)]
 
 
 PortalCommand = UpsertContact | InviteContact | RedeemInvitation | SubmitOrder

@@ -13,7 +13,11 @@ __all__ = ["DeadLetter"]
 
 
 class DeadLetter(Message):
-    """A record a worker could not handle, kept whole with where it came from and why."""
+    """A record a worker could not handle, kept whole with where it came from and why.
+
+    Not bounded like the records it carries (contracts.bounds): it exists to hold what failed,
+    whatever that is, and a bound here would make the dead-lettering itself fail.
+    """
 
     message_type: ClassVar[str] = "DeadLetter"
     schema_version: ClassVar[int] = 1

@@ -11,7 +11,6 @@ from typing import Annotated, Any, ClassVar, Generic, TypeVar
 from uuid import UUID, uuid4
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -21,6 +20,7 @@ from pydantic import (
     field_validator,
 )
 
+from contracts.bounds import CODE_MAX, MAX_JSON_DEPTH, SINGLE_LINE_PATTERN, Timestamp
 from contracts.errors import (
     ROOT_FIELD,
     FieldError,
@@ -80,11 +80,13 @@ class Envelope(BaseModel, Generic[PayloadT]):
 
     message_id: UUID
     """Unique per message: consumers use it to ignore a redelivery."""
-    type: Annotated[str, StringConstraints(min_length=1)]
+    type: Annotated[
+        str, StringConstraints(min_length=1, max_length=CODE_MAX, pattern=SINGLE_LINE_PATTERN)
+    ]
     """The payload's message type, e.g. `SubmitOrder`."""
     schema_version: Annotated[int, Field(ge=1)]
     """The payload's schema version."""
-    occurred_at: AwareDatetime
+    occurred_at: Timestamp
     """When it happened, with its UTC offset."""
     origin: Origin
     """The side the change came from; a change is never sent back to its origin."""
@@ -142,14 +144,39 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _too_deep() -> InvalidMessage:
+    message = f"JSON nested deeper than {MAX_JSON_DEPTH} levels of objects and arrays"
+    return InvalidMessage([FieldError(field=ROOT_FIELD, message=message)])
+
+
+def _depth(value: Any) -> int:
+    """How deeply objects and arrays nest in parsed JSON (a scalar is 0), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children if isinstance(child, dict | list))
+    return deepest if isinstance(value, dict | list) else 0
+
+
 def load_json_object(raw: bytes | str) -> dict[str, Any]:
-    """Parse UTF-8 JSON into a dict; JSON numbers with a fraction become exact Decimals."""
+    """Parse UTF-8 JSON into a dict; JSON numbers with a fraction become exact Decimals.
+
+    Refuses JSON nested deeper than MAX_JSON_DEPTH with InvalidMessage, as it refuses bad JSON.
+    """
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes | bytearray) else raw
         # parse_float=Decimal: a number sent by the ERP as 1.10 must not pass through a float.
         value = json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise InvalidMessage([FieldError(field=ROOT_FIELD, message=str(exc))]) from None
+    except RecursionError:  # nested past the interpreter's own limit, long before ours
+        raise _too_deep() from None
+    # The brackets in the text bound the depth from above: most messages skip the walk.
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH and _depth(value) > MAX_JSON_DEPTH:
+        raise _too_deep()
     if not isinstance(value, dict):
         message = f"expected a JSON object, got {type(value).__name__}"
         raise InvalidMessage([FieldError(field=ROOT_FIELD, message=message)])

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from contracts.bounds import readable_message
+
 __all__ = [
     "ROOT_FIELD",
     "ContractError",
@@ -70,7 +72,7 @@ def field_errors(error: ValidationError) -> list[FieldError]:
     return [
         FieldError(
             field=".".join(str(part) for part in item["loc"]) or ROOT_FIELD,
-            message=item["msg"],
+            message=readable_message(item),
         )
         for item in error.errors(include_url=False)
     ]

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated, ClassVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
+from contracts.bounds import Code, Note, Timestamp
 from contracts.cds import Account, Contact, Product, ProductPriceLevel, SalesOrder
 from contracts.envelope import Message
 from contracts.errors import FieldError
@@ -71,9 +72,9 @@ class InvitationIssued(Message):
     invitation_id: UUID
     contact_id: UUID
     kind: InvitationKind
-    max_redemptions: Annotated[int, Field(ge=1)]
+    max_redemptions: Annotated[int, Field(ge=1, le=2**31 - 1)]
     code_hash: SecretHash
-    expires_at: AwareDatetime
+    expires_at: Timestamp
 
 
 class InvitationRedeemed(Message):
@@ -85,7 +86,7 @@ class InvitationRedeemed(Message):
     invitation_id: UUID
     contact_id: UUID
     credential_hash: SecretHash
-    redemption: Annotated[int, Field(ge=1)]
+    redemption: Annotated[int, Field(ge=1, le=2**31 - 1)]
     """1 for the first redemption of the invitation, 2 for the second, ..."""
 
 
@@ -107,9 +108,9 @@ class OrderSyncStatusChanged(Message):
 
     salesorderid: UUID
     status: OrderSyncStatus
-    sales_order_number: str | None = None
+    sales_order_number: Code | None = None
     """SCM's sales order number, once SCM has numbered the order."""
-    reason: str | None = None
+    reason: Note | None = None
     """Why, for `sync_failed` (e.g. the SCM field that is missing)."""
 
 
@@ -120,7 +121,7 @@ class CommandRejected(Message):
     schema_version: ClassVar[int] = 1
 
     command_id: UUID
-    command_type: str
+    command_type: Code
     errors: Annotated[list[FieldError], Field(min_length=1)]
 
 

@@ -3,18 +3,30 @@
 Top-level records are `Message`s: they travel on the scm.* topics (and come back on
 scm.inbound.v1) as payloads. As in `contracts.cds`, fields that MAPPINGS.md marks required
 are optional here so that the mapping can dead-letter a record naming the missing field;
-types are strict. Money and quantities are `Decimal`, written as JSON strings.
+types are strict. Money and quantities are `Decimal`, written as JSON strings; text and
+numbers are bounded (contracts.bounds) so that every record can be stored.
 """
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-from typing import ClassVar
+from typing import Annotated, ClassVar
 from uuid import UUID
 
 from pydantic import Field
 
+from contracts.bounds import (
+    MAX_ORDER_LINES,
+    Amount,
+    Code,
+    Email,
+    IsoDate,
+    LineNumber,
+    Name,
+    Quantity,
+    Street,
+    UnitFactor,
+)
+from contracts.bounds import Price as _Price
 from contracts.envelope import Message, Record
 from contracts.values import CompanyCode
 
@@ -36,19 +48,19 @@ class CustomerV3(Message):
     schema_version: ClassVar[int] = 1
 
     dataAreaId: CompanyCode | None = None
-    CustomerAccount: str | None = None
-    OrganizationName: str | None = None
-    SalesCurrencyCode: str | None = None
-    CustomerGroupId: str | None = None
-    PartyType: str | None = None
-    LanguageId: str | None = None
-    PriceCustomerGroupCode: str | None = None
-    DeliveryAddressStreet: str | None = None
-    DeliveryAddressCity: str | None = None
-    DeliveryAddressZipCode: str | None = None
-    DeliveryAddressCountryRegionISOCode: str | None = None
-    PrimaryContactEmail: str | None = None
-    CreditLimit: Decimal | None = None
+    CustomerAccount: Code | None = None
+    OrganizationName: Name | None = None
+    SalesCurrencyCode: Code | None = None
+    CustomerGroupId: Code | None = None
+    PartyType: Code | None = None
+    LanguageId: Code | None = None
+    PriceCustomerGroupCode: Code | None = None
+    DeliveryAddressStreet: Street | None = None
+    DeliveryAddressCity: Name | None = None
+    DeliveryAddressZipCode: Code | None = None
+    DeliveryAddressCountryRegionISOCode: Code | None = None
+    PrimaryContactEmail: Email | None = None
+    CreditLimit: Amount | None = None
 
 
 class ContactPersonV2(Message):
@@ -58,34 +70,34 @@ class ContactPersonV2(Message):
     schema_version: ClassVar[int] = 1
 
     dataAreaId: CompanyCode | None = None
-    ContactPersonId: str | None = None
+    ContactPersonId: Code | None = None
     # Not in the entity's MAPPINGS row: identifies a contact SCM has not numbered yet, so that
     # SCM can answer with its ContactPersonId (as CDSSalesOrderId does for orders).
     CDSContactId: UUID | None = None
-    AssociatedContactNumber: str | None = None
-    AssociatedContactType: str | None = None
-    FirstName: str | None = None
-    LastName: str | None = None
-    PrimaryEmailAddress: str | None = None
-    PrimaryPhoneNumber: str | None = None
-    LanguageId: str | None = None
+    AssociatedContactNumber: Code | None = None
+    AssociatedContactType: Code | None = None
+    FirstName: Name | None = None
+    LastName: Name | None = None
+    PrimaryEmailAddress: Email | None = None
+    PrimaryPhoneNumber: Code | None = None
+    LanguageId: Code | None = None
 
 
 class SalesOrderLine(Record):
     """A sales order line (`SalesOrderLines`), key (order number, LineCreationSequenceNumber)."""
 
-    SalesOrderNumber: str | None = None
-    LineCreationSequenceNumber: int | None = None
-    ProductNumber: str | None = None
-    OrderedSalesQuantity: Decimal | None = None
-    SalesUnitSymbol: str | None = None
-    SalesPrice: Decimal | None = None
-    LineAmount: Decimal | None = None
-    DeliveryAddressCountryRegionISOCode: str | None = None
-    DeliveryAddressDescription: str | None = None
-    RequestedReceiptDate: date | None = None
-    ShippingSiteId: str | None = None
-    ShippingWarehouseId: str | None = None
+    SalesOrderNumber: Code | None = None
+    LineCreationSequenceNumber: LineNumber | None = None
+    ProductNumber: Code | None = None
+    OrderedSalesQuantity: Quantity | None = None
+    SalesUnitSymbol: Code | None = None
+    SalesPrice: _Price | None = None
+    LineAmount: Amount | None = None
+    DeliveryAddressCountryRegionISOCode: Code | None = None
+    DeliveryAddressDescription: Name | None = None
+    RequestedReceiptDate: IsoDate | None = None
+    ShippingSiteId: Code | None = None
+    ShippingWarehouseId: Code | None = None
 
 
 class SalesOrderHeader(Message):
@@ -95,33 +107,35 @@ class SalesOrderHeader(Message):
     schema_version: ClassVar[int] = 1
 
     dataAreaId: CompanyCode | None = None
-    SalesOrderNumber: str | None = None
+    SalesOrderNumber: Code | None = None
     CDSSalesOrderId: UUID | None = None
-    SalesOrderName: str | None = None
-    OrderingCustomerAccountNumber: str | None = None
-    InvoiceCustomerAccountNumber: str | None = None
-    ContactPersonId: str | None = None
-    CurrencyCode: str | None = None
-    PriceCustomerGroupCode: str | None = None
-    LanguageId: str | None = None
-    DeliveryAddressCountryRegionISOCode: str | None = None
-    DeliveryAddressDescription: str | None = None
-    DeliveryAddressStreet: str | None = None
-    DeliveryAddressCity: str | None = None
-    DeliveryAddressZipCode: str | None = None
-    RequestedReceiptDate: date | None = None
-    CustomerRequisitionNumber: str | None = None
+    SalesOrderName: Name | None = None
+    OrderingCustomerAccountNumber: Code | None = None
+    InvoiceCustomerAccountNumber: Code | None = None
+    ContactPersonId: Code | None = None
+    CurrencyCode: Code | None = None
+    PriceCustomerGroupCode: Code | None = None
+    LanguageId: Code | None = None
+    DeliveryAddressCountryRegionISOCode: Code | None = None
+    DeliveryAddressDescription: Name | None = None
+    DeliveryAddressStreet: Street | None = None
+    DeliveryAddressCity: Name | None = None
+    DeliveryAddressZipCode: Code | None = None
+    RequestedReceiptDate: IsoDate | None = None
+    CustomerRequisitionNumber: Code | None = None
     # SCM's own vocabulary (Active, Confirmed, ...); the value map, not the contract, knows it.
-    SalesOrderProcessingStatus: str | None = None
-    OrderTotalAmount: Decimal | None = None
-    lines: list[SalesOrderLine] = Field(default_factory=list)
+    SalesOrderProcessingStatus: Code | None = None
+    OrderTotalAmount: Amount | None = None
+    lines: Annotated[list[SalesOrderLine], Field(max_length=MAX_ORDER_LINES)] = Field(
+        default_factory=list
+    )
 
 
 class SalesUnit(Record):
     """A unit a released product sells in, with its factor to the default sales unit."""
 
-    Symbol: str
-    Factor: Decimal
+    Symbol: Code
+    Factor: UnitFactor
 
 
 class ReleasedProduct(Message):
@@ -131,13 +145,13 @@ class ReleasedProduct(Message):
     schema_version: ClassVar[int] = 1
 
     dataAreaId: CompanyCode | None = None
-    ProductNumber: str | None = None
-    ProductName: str | None = None
-    SalesUnitSymbol: str | None = None
-    SalesUnits: list[SalesUnit] = Field(default_factory=list)
-    SalesPrice: Decimal | None = None
-    DefaultShippingSiteId: str | None = None
-    DefaultShippingWarehouseId: str | None = None
+    ProductNumber: Code | None = None
+    ProductName: Name | None = None
+    SalesUnitSymbol: Code | None = None
+    SalesUnits: list[SalesUnit] = Field(default_factory=list, max_length=100)
+    SalesPrice: _Price | None = None
+    DefaultShippingSiteId: Code | None = None
+    DefaultShippingWarehouseId: Code | None = None
 
 
 class SalesPriceAgreement(Message):
@@ -147,8 +161,9 @@ class SalesPriceAgreement(Message):
     schema_version: ClassVar[int] = 1
 
     dataAreaId: CompanyCode | None = None
-    PriceCustomerGroupCode: str | None = None
-    ProductNumber: str | None = None
-    QuantityUnitSymbol: str | None = None
-    Price: Decimal | None = None
-    PriceCurrencyCode: str | None = None
+    PriceCustomerGroupCode: Code | None = None
+    ProductNumber: Code | None = None
+    QuantityUnitSymbol: Code | None = None
+    # The bounded type under another name: this field's own name would shadow it.
+    Price: _Price | None = None
+    PriceCurrencyCode: Code | None = None

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from portal_api.command_bus import CommandBus
 from portal_api.health import router as health_router
 from portal_api.limits import BodySizeLimit, FailureThrottle
+from portal_api.openapi import install_openapi
 from portal_api.ops_page.routes import router as ops_page_router
 from portal_api.problems import install_problem_handlers
 from portal_api.routes import (
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_problem_handlers(app)
     install_unavailable_handlers(app)
+    install_openapi(app)
     for router in (
         health_router,
         admin.router,

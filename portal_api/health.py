@@ -8,11 +8,12 @@ half even while one of them is away.
 from __future__ import annotations
 
 import asyncio
-from typing import Final
+from typing import Final, Literal
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from sqlalchemy.engine import make_url
 
 from portal_api.command_bus import CommandBus
@@ -27,7 +28,21 @@ router = APIRouter(tags=["ops"])
 _READINESS_TIMEOUT_S: Final = 1.5
 
 
-@router.get("/healthz")
+class Liveness(BaseModel):
+    """The process answers."""
+
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    """Whether Kafka and PostgreSQL answer: `ok`, or why not."""
+
+    status: Literal["ready", "not ready"]
+    kafka: str
+    postgresql: str
+
+
+@router.get("/healthz", response_model=Liveness)
 async def healthz() -> dict[str, str]:
     """The process is alive and serving."""
     return {"status": "ok"}
@@ -50,7 +65,11 @@ async def _postgresql(settings: Settings) -> str:
     return f"cannot reach PostgreSQL at {shown}: {reason}"
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Kafka or PostgreSQL does not answer"}},
+)
 async def readyz(request: Request) -> JSONResponse:
     """Kafka and PostgreSQL both answer; 503 naming the one that does not."""
     settings: Settings = request.app.state.settings
@@ -64,7 +83,11 @@ async def readyz(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=PlainTextResponse,
+    responses={200: {"description": "Prometheus text exposition format"}},
+)
 async def metrics() -> Response:
     """Prometheus exposition of every `dualsync_` metric of this process."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -10,7 +10,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
+from contracts.bounds import MAX_JSON_DEPTH, readable_message
 from contracts.errors import FieldError
 
 __all__ = ["PROBLEM_JSON", "Problem", "field_path", "install_problem_handlers", "problem_response"]
@@ -75,12 +77,46 @@ def field_path(location: Iterable[int | str]) -> str:
 
 
 def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
+    from portal_api.schemas import PATTERN_MESSAGES  # the schemas import this module's names
+
     errors: list[FieldError] = []
     for item in exc.errors():
         # Pydantic puts the union branch or validator name in the location; keep the fields.
         location = [p for p in item.get("loc", ()) if not str(p).startswith("function-")]
-        errors.append(FieldError(field=field_path(location), message=str(item.get("msg", ""))))
+        if item.get("type") == "json_invalid":
+            location = ["body"]  # FastAPI puts the character offset there, not a field
+        message = readable_message(item, PATTERN_MESSAGES)
+        errors.append(FieldError(field=field_path(location), message=message))
     return errors
+
+
+def _unreadable_body(exc: StarletteHTTPException) -> Problem | None:
+    """FastAPI's 400 for a body its JSON parser gave up on, with the reason when it is known."""
+    if exc.status_code != 400 or not isinstance(exc.__cause__, RecursionError):
+        return None
+    message = f"JSON nested deeper than {MAX_JSON_DEPTH} levels of objects and arrays"
+    return Problem(
+        400,
+        "the body cannot be read: " + message,
+        errors=[FieldError(field="body", message=message)],
+    )
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the requested path answers, for the `Allow` of a 405.
+
+    Starlette names only the first route whose path matches: `/orders` would allow POST but
+    not GET. A path that one route names literally is that route's path, not a value of
+    another's parameter (`/ops/deadletters/redrive` is not a dead letter id).
+    """
+    matching = [
+        route
+        for route in request.app.routes
+        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE
+    ]
+    literal = [route for route in matching if not route.param_convertors]
+    methods = {method for route in literal or matching for method in route.methods or ()}
+    return ", ".join(sorted(methods))
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -99,5 +135,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        problem = Problem(exc.status_code, str(exc.detail), headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+        problem = _unreadable_body(exc) or Problem(
+            exc.status_code, str(exc.detail), headers=headers
+        )
         return problem_response(problem, request.url.path)

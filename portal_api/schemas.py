@@ -1,22 +1,33 @@
-"""The API's JSON bodies, with the names of SPEC §7; requests refuse unknown fields."""
+"""The API's JSON bodies, with the names of SPEC §7; requests refuse unknown fields.
+
+Request text and numbers have the contracts' bounds (contracts.bounds), so that whatever the
+API accepts, the command processor can store.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from contracts.bounds import EMAIL_MAX, Code, IsoDate, Name, Quantity, Street
 from contracts.values import InvitationKind, WebRole
 
 __all__ = [
+    "CURSOR_PATTERN",
+    "EMAIL_PATTERN",
+    "MAX_LINES",
+    "PATTERN_MESSAGES",
+    "CommandPending",
     "CommandStatus",
     "ContactBody",
     "ContactView",
     "DeliveryAddressBody",
     "InvitationCreated",
+    "InvitationPending",
     "InviteBody",
     "OrderAccepted",
     "OrderBody",
@@ -24,16 +35,34 @@ __all__ = [
     "ProductView",
     "RedeemBody",
     "Redeemed",
+    "RedemptionPending",
     "UnitPrice",
 ]
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# A request names things with visible text: surrounding spaces go, an empty value is refused.
+_GIVEN = StringConstraints(strip_whitespace=True, min_length=1)
+CodeText = Annotated[Code, _GIVEN]
+NameText = Annotated[Name, _GIVEN]
+StreetText = Annotated[Street, _GIVEN]
 MAX_LINES = 200
-# Deliberately loose: the portal only needs an address to find a contact by, not RFC 5322.
+# Deliberately loose: the portal only needs an address to find a contact by, not RFC 5322; but
+# never a space or a control character (NUL), which no lookup could use and no column store.
+_ADDRESS_PART = r"[^@\s\x00-\x1f\x7f-\x9f]+"
+EMAIL_PATTERN = rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.{_ADDRESS_PART}$"
 Email = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+    StringConstraints(
+        strip_whitespace=True, to_lower=True, max_length=EMAIL_MAX, pattern=EMAIL_PATTERN
+    ),
 ]
+# Page cursors are URL-safe base64 without padding: anything else was never given out.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
+PATTERN_MESSAGES = {
+    CURSOR_PATTERN: "must be a next_cursor that this API gave out",
+    EMAIL_PATTERN: "must be an e-mail address (name@example.com) without spaces or control "
+    "characters",
+}
+"""What the API's own patterns ask for, in words (see contracts.bounds.readable_message)."""
 
 
 class _Request(BaseModel):
@@ -44,15 +73,15 @@ class _Request(BaseModel):
 class ContactBody(_Request):
     """`PUT /admin/contacts/{contact_id}`: the whole contact record."""
 
-    firstname: Text | None = None
-    lastname: Text
+    firstname: NameText | None = None
+    lastname: NameText
     email: Email
-    company: Text | None = None
-    account_number: Text | None = None
-    price_list: Text | None = None
+    company: CodeText | None = None
+    account_number: CodeText | None = None
+    price_list: CodeText | None = None
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
     ship_to_country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
-    language: Text | None = None
+    language: CodeText | None = None
     web_roles: list[WebRole] = Field(default_factory=list, max_length=3)
 
 
@@ -77,8 +106,9 @@ class InviteBody(_Request):
 
     contact_id: UUID
     kind: InvitationKind = "single"
-    max_redemptions: Annotated[int, Field(ge=1, le=10_000)] | None = None
-    expires_in_days: Annotated[int, Field(ge=1, le=365)] | None = None
+    # strict: JSON true is not the number 1.
+    max_redemptions: Annotated[int, Field(ge=1, le=10_000, strict=True)] | None = None
+    expires_in_days: Annotated[int, Field(ge=1, le=365, strict=True)] | None = None
 
 
 class InvitationCreated(BaseModel):
@@ -95,7 +125,7 @@ class InvitationCreated(BaseModel):
 class RedeemBody(_Request):
     """`POST /invitations/redeem`."""
 
-    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    code: CodeText
 
 
 class Redeemed(BaseModel):
@@ -127,27 +157,27 @@ class ProductView(BaseModel):
 class DeliveryAddressBody(_Request):
     """The order wizard's delivery address."""
 
-    street: Text
-    city: Text
-    postal_code: Text
+    street: StreetText
+    city: NameText
+    postal_code: CodeText
 
 
 class OrderLineBody(_Request):
     """One item: product, quantity and unit (quantity > 0 is checked by the order rules)."""
 
-    product_number: Text
-    quantity: Decimal
-    unit: Text
+    product_number: CodeText
+    quantity: Quantity
+    unit: CodeText
 
 
 class OrderBody(_Request):
     """`POST /orders`; company, customer_account and ship_to_country are for administrators."""
 
-    requested_receipt_date: date
+    requested_receipt_date: IsoDate
     delivery_address: DeliveryAddressBody
-    requisition_number: Annotated[str, StringConstraints(max_length=60)] | None = None
-    company: Text | None = None
-    customer_account: Text | None = None
+    requisition_number: Annotated[Code, Field(max_length=60)] | None = None
+    company: CodeText | None = None
+    customer_account: CodeText | None = None
     ship_to_country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
     lines: list[OrderLineBody] = Field(max_length=MAX_LINES)
 
@@ -158,6 +188,27 @@ class OrderAccepted(BaseModel):
     order_id: UUID
     status: Literal["pending"] = "pending"
     command_id: UUID
+
+
+class CommandPending(BaseModel):
+    """202: the command is on Kafka, its outcome not known yet; ask `status_url` for it."""
+
+    command_id: UUID
+    status: Literal["pending"]
+    status_url: str
+
+
+class InvitationPending(CommandPending):
+    """202 to an invitation: the code is shown now or never, and works once accepted."""
+
+    invitation: InvitationCreated
+
+
+class RedemptionPending(CommandPending):
+    """202 to a redemption: the credential works once the command is accepted."""
+
+    credential: str
+    contact_id: UUID
 
 
 class CommandStatus(BaseModel):

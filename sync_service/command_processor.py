@@ -7,12 +7,17 @@ the batch's events under the store lock, in the commands' order. Kafka's offsets
 only after that transaction has committed (FastStream AckPolicy.NACK_ON_ERROR: ack after the
 handler returns, seek back when it raises), so a crash in between redelivers the batch, and the
 processed-message records (keyed by command id) make the redelivery change nothing.
-If anything in a batch fails (a version conflict with another processor, a database fault), the
-batch is rolled back and its commands are handled one by one, each in its own transaction, so
-one bad command never sinks the others: a version conflict reloads and decides again, a bounded
-number of times; transient database faults are retried with backoff; a command that still fails
-is not acknowledged and comes back. A malformed or unknown command is logged, given a `rejected`
-outcome when its command id can be read, and acknowledged, so it never blocks the partition.
+If anything in a batch fails (a version conflict with another processor, a database fault, a
+command the database refuses), the batch is rolled back and split in halves, each tried as a
+batch again, down to a few commands that are handled one by one, each in its own transaction:
+one bad command costs a few rounds, never the others. One by one, failures are classified
+(sync_service.failures): a version conflict reloads and decides again, a bounded number of
+times; transient faults (PostgreSQL away) are retried with backoff and, if they last, raised so
+that the batch comes back (it blocks: nothing is lost by waiting); a command that can never be
+applied (a value the database refuses, a constraint it breaks, an unexpected failure repeated
+`poison_attempts` times) is poison: it gets a `rejected` outcome naming the reason and the
+fields at fault, without its own values, and the partition moves on. A malformed or unknown
+command is logged, given a `rejected` outcome when its command id can be read, and acknowledged.
 """
 
 from __future__ import annotations
@@ -28,13 +33,12 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from contracts.commands import PortalCommand
 from contracts.envelope import Envelope, Message, envelope, load_json_object
-from contracts.errors import ContractError, FieldError, InvalidMessage
+from contracts.errors import ROOT_FIELD, ContractError, FieldError, InvalidMessage
 from contracts.events import CommandRejected
 from contracts.registry import decode
 from contracts.topics import PORTAL_COMMANDS
@@ -50,9 +54,20 @@ from sync_service.eventstore import (
 from sync_service.eventstore.envelopes import to_new_event
 from sync_service.eventstore.postgres import PostgresEventStore
 from sync_service.eventstore.postgres_bulk import BulkEvent, append_streams, stream_versions
+from sync_service.failures import Fault, classify, describe, is_transient, printable
 from sync_service.logs import bind_correlation_id, get_logger
 from sync_service.metrics import COMMANDS_REFUSED, count_events_stored
-from sync_service.settings import Settings
+from sync_service.poison import (
+    Poisoned,
+    RetryPolicy,
+    count_settled,
+    retry_classified,
+    storable_errors,
+    storable_text,
+    unstorable_fields,
+)
+from sync_service.raw_records import raw_body, tolerant_parser
+from sync_service.settings import Settings, get_settings
 from sync_service.streams import stream_type
 from sync_service.writemodel import queries
 from sync_service.writemodel.projector import (
@@ -77,7 +92,8 @@ MAX_BATCH: Final = 500
 """Most commands taken from Kafka, decided and appended in one transaction."""
 BATCH_WAIT_MS: Final = 10
 """How long an idle subscriber waits for records per poll (a batch never waits to fill up)."""
-_TRANSIENT_SQLSTATES: Final = frozenset({"40001", "40P01", "57P01", "57P03", "08000", "08006"})
+SPLIT_FROM: Final = 16
+"""A failed batch at least this long is split in halves; a shorter one goes one by one."""
 
 log = get_logger(__name__)
 
@@ -111,15 +127,6 @@ class Handled(enum.Enum):
     MALFORMED = "malformed"
 
 
-def _is_transient(error: BaseException) -> bool:
-    if isinstance(error, OSError | TimeoutError | ConnectionError):
-        return True
-    if isinstance(error, DBAPIError) and not isinstance(error, IntegrityError):
-        sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
-        return error.connection_invalidated or sqlstate in _TRANSIENT_SQLSTATES
-    return False
-
-
 class CommandProcessor:
     """Applies portal commands to the event store and the write model, each at most once."""
 
@@ -130,47 +137,40 @@ class CommandProcessor:
         max_conflict_retries: int = 10,
         transient_attempts: int = 6,
         max_backoff_s: float = 5.0,
+        poison_attempts: int | None = None,
     ) -> None:
         self._store = store
         self._max_conflict_retries = max_conflict_retries
-        self._transient_attempts = transient_attempts
-        self._max_backoff_s = max_backoff_s
+        # None: DUALSYNC_POISON_ATTEMPTS of the process's settings.
+        self._retry = RetryPolicy(
+            transient_attempts=transient_attempts,
+            poison_attempts=poison_attempts or get_settings().poison_attempts,
+            max_backoff_s=max_backoff_s,
+        )
         self.conflicts_retried = 0
         """How many times a decision was retaken after a version conflict (for tests, metrics)."""
         self.batches_redone = 0
-        """How many batches were rolled back and handled one command at a time (tests, metrics)."""
+        """How many batches were rolled back and split or handled one at a time (tests, metrics)."""
 
     async def handle(self, raw: bytes) -> Handled:
         """Handle one record of portal.commands.v1; raise only when it should be redelivered."""
-        try:
-            env = decode(raw)
-            if env.type not in HANDLERS:
-                error = FieldError(field="type", message=f"{env.type} is not a portal command")
-                raise InvalidMessage([error])
-        except ContractError as error:
-            await self._retrying(self._record_malformed, raw, error)
+        parsed = _parse(raw)
+        if isinstance(parsed, _Malformed):
+            await self._record_malformed(raw, parsed.error)
             return Handled.MALFORMED
+        env = parsed.env
         with bind_correlation_id(env.correlation_id):
-            handled: Handled = await self._retrying(self._apply, env)
+            try:
+                handled: Handled = await retry_classified(
+                    lambda: self._apply(env), self._retry, event="command.fault",
+                    command_type=env.type,
+                )  # fmt: skip
+            except Poisoned as poison:
+                return await self._reject_poison(env, raw, poison)
             log.info("command.handled", command_type=env.type, outcome=handled.value)
             if handled is Handled.REJECTED:  # a domain rule refused it, after the API took it
                 COMMANDS_REFUSED.labels(env.type, "rejected").inc()
             return handled
-
-    async def _retrying(self, work: Any, *args: Any) -> Any:
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(_is_transient),
-            wait=wait_exponential(multiplier=0.1, max=self._max_backoff_s),
-            stop=stop_after_attempt(self._transient_attempts),
-            reraise=True,
-            before_sleep=lambda state: log.warning(
-                "command.transient_fault", attempt=state.attempt_number, error=repr(state.outcome)
-            ),
-        )
-        async for attempt in retrying:
-            with attempt:
-                return await work(*args)
-        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
 
     async def _apply(self, env: Envelope[Message]) -> Handled:
         for _ in range(self._max_conflict_retries + 1):
@@ -179,16 +179,19 @@ class CommandProcessor:
             except AlreadyProcessed:
                 return Handled.DUPLICATE
             except (ConcurrencyConflict, IntegrityError) as conflict:
+                if classify(conflict) is Fault.DETERMINISTIC:
+                    raise  # a constraint the command breaks, not a race: poison
                 # Another command on this aggregate committed first: decide again on its result.
                 self.conflicts_retried += 1
-                log.info("command.conflict_retried", reason=str(conflict).splitlines()[0])
+                log.info("command.conflict_retried", reason=describe(conflict))
         raise RuntimeError(f"gave up after {self._max_conflict_retries} version conflicts")
 
     async def handle_batch(self, raws: Sequence[bytes]) -> list[Handled]:
         """Handle records of portal.commands.v1 in order, in one transaction if they allow it.
 
-        On any failure the batch is rolled back and handled one record at a time (`handle`),
-        which raises only when a record should be redelivered.
+        On a failure the batch is rolled back, then split in halves tried in order, down to
+        `SPLIT_FROM` records handled one at a time (`handle`), which raises only when a record
+        should be redelivered. A transient fault goes one by one at once: it waits there.
         """
         if len(raws) == 1:
             return [await self.handle(raws[0])]
@@ -196,8 +199,73 @@ class CommandProcessor:
             return await self._apply_batch(raws)
         except Exception as error:  # every failure falls back: nothing is lost
             self.batches_redone += 1
-            log.info("command.batch_fell_back", size=len(raws), reason=repr(error)[:200])
-        return [await self.handle(raw) for raw in raws]
+            log.info("command.batch_fell_back", size=len(raws), reason=describe(error))
+            if len(raws) < SPLIT_FROM or is_transient(error):
+                return [await self.handle(raw) for raw in raws]
+        # Halves, in order: a poison command costs about log2(batch) rounds, not one per command.
+        middle = len(raws) // 2
+        return [*await self.handle_batch(raws[:middle]), *await self.handle_batch(raws[middle:])]
+
+    async def _reject_poison(self, env: Envelope[Message], raw: bytes, poison: Poisoned) -> Handled:
+        """Settle a command that can never be applied: a `rejected` outcome, and move on.
+
+        The outcome names the reason and the fields at fault, never their values; with a
+        CommandRejected event on its stream when the store takes one, else the outcome alone.
+        """
+        errors = _poison_errors(raw, poison)
+        decision = Decision(aggregate_stream(env.payload), env.company, errors=errors)
+        settle = [
+            lambda: self._record_rejection(env, decision),
+            lambda: self._record_outcome_only(env, decision),
+        ]
+        unstorable: Poisoned | None = None
+        for attempt in settle:
+            try:
+                await retry_classified(attempt, self._retry, event="command.settle_fault")
+            except Poisoned as refused:
+                unstorable = refused
+                continue
+            count_settled(CONSUMER_GROUP, "rejected", poison.fault)
+            COMMANDS_REFUSED.labels(env.type, "poison").inc()
+            log.warning(
+                "command.poison_rejected", command_type=env.type, fault=poison.fault.value,
+                attempts=poison.attempts, error=describe(poison.error),
+                fields=[error.field for error in errors],
+            )  # fmt: skip
+            return Handled.REJECTED
+        # Not even the outcome could be stored: the log is all there is; the partition goes on.
+        log.error(
+            "command.poison_unrecorded", command_type=env.type, error=describe(poison.error),
+            outcome_error=describe(unstorable.error) if unstorable else None,
+        )  # fmt: skip
+        count_settled(CONSUMER_GROUP, "logged", poison.fault)
+        return Handled.REJECTED
+
+    async def _record_rejection(self, env: Envelope[Message], decision: Decision) -> None:
+        """The rejection as a domain refusal is stored: CommandRejected, outcome, processed."""
+        command_id: UUID = getattr(env.payload, "command_id")  # noqa: B009
+        try:
+            async with self._store.transaction() as unit:
+                if await queries.command_outcome(unit.connection, command_id) is not None:
+                    return  # settled before (a redelivery)
+                expected = await unit.stream_version(decision.stream_id)
+                new_events = _decided_events(env, decision)
+                for offset, event in enumerate(new_events, start=1):
+                    await apply_event(unit.connection, decision.stream_id, expected + offset, event)
+                await record_outcome(unit.connection, **_outcome(env, decision))
+                await unit.append(
+                    decision.stream_id,
+                    stream_type(decision.stream_id),
+                    expected,
+                    new_events,
+                    processed=ProcessedMessage(CONSUMER_GROUP, str(command_id)),
+                )
+        except AlreadyProcessed:
+            return
+
+    async def _record_outcome_only(self, env: Envelope[Message], decision: Decision) -> None:
+        async with self._store.transaction() as unit:
+            await record_outcome(unit.connection, **_outcome(env, decision))
 
     async def _apply_once(self, env: Envelope[Message]) -> Handled:
         command_id: UUID = getattr(env.payload, "command_id")  # noqa: B009 - every command has one
@@ -280,8 +348,16 @@ class CommandProcessor:
         row = _malformed_outcome(raw, error)
         if row is None:
             return
-        async with self._store.transaction() as unit:
-            await record_outcomes(unit.connection, [row])
+
+        async def store() -> None:
+            async with self._store.transaction() as unit:
+                await record_outcomes(unit.connection, [row])
+
+        try:
+            await retry_classified(store, self._retry, event="command.settle_fault")
+        except Poisoned as unstorable:
+            log.error("command.poison_unrecorded", error=describe(unstorable.error))
+            count_settled(CONSUMER_GROUP, "logged", unstorable.fault)
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,11 +380,28 @@ def _parse(raw: bytes) -> _Command | _Malformed:
     try:
         env = decode(raw)
         if env.type not in HANDLERS:
-            error = FieldError(field="type", message=f"{env.type} is not a portal command")
-            raise InvalidMessage([error])
+            message = f"{printable(env.type, limit=100)} is not a portal command"
+            raise InvalidMessage([FieldError(field="type", message=message)])
     except ContractError as error:
         return _Malformed(raw, error)
+    except RecursionError:
+        return _Malformed(raw, InvalidMessage([FieldError(field=ROOT_FIELD, message=_TOO_DEEP)]))
     return _Command(env)
+
+
+_TOO_DEEP: Final = "nested too deeply to be read"
+
+
+def _poison_errors(raw: bytes, poison: Poisoned) -> list[FieldError]:
+    """The rejection's errors: each field whose value cannot be stored, else the whole command,
+    all with the reason; never the values themselves."""
+    reason = f"cannot be applied: {describe(poison.error)}"
+    try:
+        payload = load_json_object(raw).get("payload")
+    except (ContractError, RecursionError):
+        payload = None
+    fields = unstorable_fields(payload) if isinstance(payload, dict) else []
+    return [FieldError(field=field, message=reason) for field in fields or [ROOT_FIELD]]
 
 
 def _decided_events(env: Envelope[Message], decision: Decision) -> list[NewEvent]:
@@ -355,28 +448,34 @@ async def _recorded_outcomes(connection: AsyncConnection, command_ids: list[UUID
 
 
 def _malformed_outcome(raw: bytes, error: ContractError) -> dict[str, Any] | None:
-    """Log a malformed command; its `rejected` outcome row when its command id can be read."""
+    """Log a malformed command; its `rejected` outcome row when its command id can be read.
+
+    Every text of the row is made storable: the reason a command is malformed may be a value
+    PostgreSQL cannot hold (a NUL in its type, say).
+    """
     errors = getattr(error, "errors", None) or [FieldError(field="type", message=str(error))]
     data: dict[str, Any] = {}
     try:
         data = load_json_object(raw)
         payload = data.get("payload")
         command_id = UUID(str(payload.get("command_id"))) if isinstance(payload, dict) else None
-    except (ContractError, ValueError):
+    except (ContractError, ValueError, RecursionError):
         command_id = None
+    message_type = data.get("type")
+    shown_type = printable(message_type, limit=100) if isinstance(message_type, str) else None
     log.warning(
         "command.malformed",
-        error=str(error),
+        error=printable(str(error), limit=500),
         command_id=str(command_id) if command_id else None,
-        message_type=data.get("type"),
+        message_type=shown_type,
     )
     if command_id is None:
         return None
     return outcome_row(
         command_id=command_id,
-        command_type=str(data.get("type") or "unknown"),
+        command_type=storable_text(shown_type or "unknown"),
         status="rejected",
-        errors=errors,
+        errors=storable_errors(errors),
     )
 
 
@@ -390,6 +489,8 @@ def subscribe_command_processor(
         group_id=settings.group(CONSUMER_GROUP),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=raw_body,  # the handler reads the bytes, under its fault policy
+        parser=tolerant_parser,
         batch=True,
         max_records=MAX_BATCH,
         # getmany returns at once when records are ready; this only bounds an idle poll.

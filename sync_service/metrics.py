@@ -27,6 +27,7 @@ __all__ = [
     "LATENCY_BUCKETS",
     "MAP_AUTO_PAUSES",
     "MAP_PAUSED",
+    "POISON_RECORDS",
     "PROJECTION_EVENTS_APPLIED",
     "RECORDS_MAPPED",
     "RELAY_PUBLISHED",
@@ -89,6 +90,13 @@ DEAD_LETTERS: Final = Counter(
     "Records set aside on dualsync.deadletter.v1, by map and reason (the error class, e.g. "
     "'UnknownReference', 'MappingFailed', 'ContractError').",
     ["map", "reason"],
+)
+POISON_RECORDS: Final = Counter(
+    "dualsync_poison_records",
+    "Records that could never succeed, settled so that their partition moved on, by consumer, "
+    "settlement ('rejected' command outcome, 'dead_lettered', 'logged' when nothing could be "
+    "stored) and fault ('deterministic', or 'unexpected' after DUALSYNC_POISON_ATTEMPTS).",
+    ["consumer", "settlement", "fault"],
 )
 PROJECTION_EVENTS_APPLIED: Final = Counter(
     "dualsync_projection_events_applied",

@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     alert_window_s: float = Field(
         default=300.0, ge=0, description="the alert threshold's window in seconds; 0 = off"
     )
+    poison_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="attempts after which an unexpected failure that repeats on one record "
+        "settles it (a rejected outcome or a dead letter) so that its partition moves on",
+    )
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto", description="auto: readable in a terminal, JSON otherwise"

@@ -13,7 +13,8 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import func, select
 
 from contracts.envelope import to_json_bytes
@@ -30,7 +31,7 @@ from sync_service.projections.worker import CONSUMER_GROUP as PROJECTIONS_GROUP
 from sync_service.relay import RELAY_CHECKPOINT
 from sync_service.settings import Settings
 from sync_service.streams import order_stream
-from tests.consumed import all_consumed, partitions_of
+from tests.kafka_offsets import all_consumed
 from tests.sync_service.factories import submit_order
 
 PIPELINE = (
@@ -62,6 +63,23 @@ async def send_orders(settings: Settings, count: int) -> list[uuid.UUID]:
     return order_ids
 
 
+async def partitions_of(settings: Settings, topic: str) -> list[TopicPartition]:
+    """The partitions of `topic` (a logical name), asked of the broker; none if it is missing.
+
+    Asked rather than read from a consumer's metadata, which may not list the topic yet.
+    """
+    physical = settings.topic(topic)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([physical])
+    finally:
+        await admin.close()
+    if described["error_code"] != 0:
+        return []
+    return [TopicPartition(physical, p["partition"]) for p in described["partitions"]]
+
+
 async def relay_caught_up(settings: Settings) -> bool:
     """Whether the relay has published every event of the store."""
     engine = create_engine(settings.database_url)
@@ -81,7 +99,7 @@ async def pipeline_idle(settings: Settings) -> bool:
     if not await relay_caught_up(settings):
         return False
     for group, topic in PIPELINE:
-        if not await all_consumed(settings, group, topic):
+        if not await all_consumed(settings, topic, group):
             return False
     return True
 

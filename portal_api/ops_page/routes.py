@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -18,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 
+from contracts.bounds import MULTI_LINE_PATTERN
 from portal_api.auth import caller_for_hash
 from portal_api.limits import FailureThrottle
 from portal_api.ops_page import backend
@@ -93,6 +95,14 @@ def _html(request: Request, render: Any, status: int = 200, **fields: Any) -> HT
         }
     )
     return response
+
+
+def _storable(text: str) -> bool:
+    """Whether a typed reason or note can be recorded (no NUL or other control characters)."""
+    return re.fullmatch(MULTI_LINE_PATTERN, text) is not None
+
+
+_NOT_STORABLE = "can hold no control characters (such as NUL): nothing was done."
 
 
 def _back(path: str = "/ops", flash: Flash | None = None) -> RedirectResponse:
@@ -239,6 +249,8 @@ async def discard(request: Request, dead_letter_id: UUID) -> Response:
     reason = (await _form(request)).get("reason", "").strip()
     if not reason:
         return _back(flash=("error", "Discarding needs a reason: nothing was discarded."))
+    if not _storable(reason):
+        return _back(flash=("error", f"The reason {_NOT_STORABLE}"))
     return _back(flash=await backend.discard(request, caller, dead_letter_id, reason[:500]))
 
 
@@ -251,5 +263,7 @@ async def pause_or_resume(request: Request, name: str, action: str) -> Response:
     if action not in ("pause", "resume"):
         return _back(flash=("error", f"Unknown map action {action!r}."))
     note = (await _form(request)).get("note", "").strip()[:500] or None
+    if note is not None and not _storable(note):
+        return _back(flash=("error", f"The note {_NOT_STORABLE}"))
     flash = await backend.pause_or_resume(request, caller, name, action == "pause", note)
     return _back(flash=flash)

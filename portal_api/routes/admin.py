@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
+from contracts.bounds import SINGLE_LINE_PATTERN
 from contracts.cds import Contact
 from contracts.commands import InviteContact, UpsertContact
 from portal_api.auth import AdminCaller
 from portal_api.dispatch import dispatch, pending_response, refused
+from portal_api.openapi import (
+    ADMIN_ONLY,
+    NEEDS_STORE,
+    WITH_BODY,
+    WITH_PARAMETERS,
+    problem_answers,
+)
 from portal_api.problems import Problem
-from portal_api.schemas import ContactBody, ContactView, InvitationCreated, InviteBody
+from portal_api.schemas import (
+    CommandPending,
+    ContactBody,
+    ContactView,
+    InvitationCreated,
+    InvitationPending,
+    InviteBody,
+)
 from sync_service.domain.credentials import hash_secret, new_secret
 from sync_service.domain.invitations import invitation_expiry, invitation_problems
 from sync_service.metrics import COMMANDS_REFUSED
@@ -23,7 +38,7 @@ from sync_service.writemodel.base import WriteModelReader
 
 __all__ = ["contact_view", "router"]
 
-router = APIRouter(prefix="/admin", tags=["administration"])
+router = APIRouter(prefix="/admin", tags=["administration"], responses=NEEDS_STORE)
 
 
 def contact_view(contact: Contact) -> ContactView:
@@ -43,7 +58,15 @@ def contact_view(contact: Contact) -> ContactView:
     )
 
 
-@router.put("/contacts/{contact_id}", response_model=ContactView)
+@router.put(
+    "/contacts/{contact_id}",
+    response_model=ContactView,
+    responses={
+        202: {"model": CommandPending, "description": "accepted; the outcome is not known yet"},
+        **ADMIN_ONLY,
+        **WITH_BODY,
+    },
+)
 async def upsert_contact(
     contact_id: UUID, body: ContactBody, caller: AdminCaller, request: Request
 ) -> Any:
@@ -69,18 +92,30 @@ async def upsert_contact(
     return contact_view(contact)
 
 
-@router.get("/contacts", response_model=list[ContactView])
+@router.get(
+    "/contacts", response_model=list[ContactView], responses={**ADMIN_ONLY, **WITH_PARAMETERS}
+)
 async def find_contacts(
     caller: AdminCaller,
     request: Request,
-    email: str = Query(min_length=3, max_length=320),
+    email: Annotated[str, Query(min_length=3, max_length=320, pattern=SINGLE_LINE_PATTERN)],
 ) -> list[ContactView]:
     """Contacts with this email address (case-insensitive)."""
     reader: WriteModelReader = request.app.state.reader
     return [contact_view(contact) for contact in await reader.contacts_by_email(email)]
 
 
-@router.post("/invitations", response_model=InvitationCreated, status_code=201)
+@router.post(
+    "/invitations",
+    response_model=InvitationCreated,
+    status_code=201,
+    responses={
+        202: {"model": InvitationPending, "description": "accepted; the outcome is not known yet"},
+        **ADMIN_ONLY,
+        **problem_answers(404),
+        **WITH_BODY,
+    },
+)
 async def invite(body: InviteBody, caller: AdminCaller, request: Request) -> Any:
     """Invite a contact whose Company and Account Number are set; 201 once the code works."""
     settings: Settings = request.app.state.settings

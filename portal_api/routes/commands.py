@@ -6,15 +6,16 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request
 
+from portal_api.openapi import NEEDS_STORE, WITH_PARAMETERS
 from portal_api.schemas import CommandStatus
 from sync_service.writemodel.base import WriteModelReader
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["commands"])
+router = APIRouter(tags=["commands"], responses=NEEDS_STORE)
 
 
-@router.get("/commands/{command_id}", response_model=CommandStatus)
+@router.get("/commands/{command_id}", response_model=CommandStatus, responses=WITH_PARAMETERS)
 async def command_status(command_id: UUID, request: Request) -> CommandStatus:
     """`accepted` or `rejected` (with the fields at fault) once processed, else `pending`."""
     # Open to anyone: ids are random, and the answer reveals only the outcome of that command.

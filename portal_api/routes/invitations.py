@@ -12,8 +12,9 @@ from fastapi.responses import JSONResponse
 from contracts.commands import RedeemInvitation
 from portal_api.dispatch import dispatch, pending_response
 from portal_api.limits import FailureThrottle
+from portal_api.openapi import NEEDS_STORE, WITH_BODY, problem_answers
 from portal_api.problems import Problem
-from portal_api.schemas import RedeemBody, Redeemed
+from portal_api.schemas import RedeemBody, Redeemed, RedemptionPending
 from sync_service.domain.credentials import hash_secret, new_secret
 from sync_service.domain.invitations import RedemptionRefusal, redemption_refusal
 from sync_service.metrics import COMMANDS_REFUSED
@@ -21,7 +22,7 @@ from sync_service.writemodel.base import WriteModelReader
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/invitations", tags=["invitations"])
+router = APIRouter(prefix="/invitations", tags=["invitations"], responses=NEEDS_STORE)
 
 # A distinct answer for each refusal, so that the portal can tell the person what to do.
 _REFUSALS = {
@@ -46,7 +47,15 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/redeem", response_model=Redeemed)
+@router.post(
+    "/redeem",
+    response_model=Redeemed,
+    responses={
+        202: {"model": RedemptionPending, "description": "accepted; the outcome is not known yet"},
+        **problem_answers(404, 409, 410, 429),
+        **WITH_BODY,
+    },
+)
 async def redeem(body: RedeemBody, request: Request) -> Any:
     """200 with a credential for the invited contact; 404/410/409 for unknown/expired/used."""
     throttle: FailureThrottle = request.app.state.redeem_throttle

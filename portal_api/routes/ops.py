@@ -17,14 +17,24 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, FastAPI, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from fastapi import APIRouter, FastAPI, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from contracts.bounds import MULTI_LINE_PATTERN, Code, Timestamp
 from contracts.errors import FieldError
 from portal_api.auth import AdminCaller
 from portal_api.kafka_producer import ApiProducer
+from portal_api.openapi import (
+    ADMIN_ONLY,
+    NEEDS_STORE,
+    WITH_BODY,
+    WITH_PARAMETERS,
+    problem_answers,
+)
 from portal_api.problems import Problem
+from portal_api.schemas import CURSOR_PATTERN
+from sync_service.mappings import MAPS
 from sync_service.mappings.faults import is_transient
 from sync_service.mappings.redrive import (
     DeadLetterFilter,
@@ -40,9 +50,19 @@ from sync_service.settings import Settings
 
 __all__ = ["actions_running", "router"]
 
-router = APIRouter(prefix="/ops", tags=["ops"])
+router = APIRouter(prefix="/ops", tags=["ops"], responses=NEEDS_STORE)
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Reason = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=1000, pattern=MULTI_LINE_PATTERN
+    ),
+]
+# Filters are compared with stored codes: never text that no column holds (NUL), nor a moment
+# that PostgreSQL cannot compare (outside the years 1 to 9999 in UTC).
+MapName = Annotated[Code, Path(description="a map's name, e.g. SalesOrderHeaders")]
+# The filter names a map that exists (else 422, from the filter's own check): say which.
+MapFilter = Annotated[Code, WithJsonSchema({"type": "string", "enum": sorted(MAPS)})]
 
 
 @asynccontextmanager
@@ -86,12 +106,14 @@ class PauseBody(_Body):
 class RedriveAllBody(_Body):
     """Which open dead letters to redrive: the list's filters (all open ones when empty)."""
 
-    map: str | None = None
-    error_class: str | None = None
-    company: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    limit: int = Field(default=actions.MAX_REDRIVE_ALL, ge=1, le=actions.MAX_REDRIVE_ALL)
+    map: MapFilter | None = None
+    error_class: Code | None = None
+    company: Code | None = None
+    since: Timestamp | None = None
+    until: Timestamp | None = None
+    limit: int = Field(
+        default=actions.MAX_REDRIVE_ALL, ge=1, le=actions.MAX_REDRIVE_ALL, strict=True
+    )
 
 
 class FieldAtFault(BaseModel):
@@ -231,18 +253,20 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "map": row.get("map_name")}
 
 
-@router.get("/deadletters", response_model=DeadLetterList)
+@router.get(
+    "/deadletters", response_model=DeadLetterList, responses={**ADMIN_ONLY, **WITH_PARAMETERS}
+)
 async def list_dead_letters(
     request: Request,
     caller: AdminCaller,
     status: Status = "open",
-    map: str | None = None,
-    error_class: str | None = None,
-    company: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: Annotated[int, Query()] = 50,
-    cursor: str | None = None,
+    map: MapFilter | None = None,
+    error_class: Code | None = None,
+    company: Code | None = None,
+    since: Timestamp | None = None,
+    until: Timestamp | None = None,
+    limit: Annotated[int, Query(ge=1, le=actions.MAX_PAGE)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500, pattern=CURSOR_PATTERN)] = None,
 ) -> Any:
     """Dead letters matching the filters, newest first (by first failure); `since` inclusive,
     `until` exclusive, both with a time zone."""
@@ -256,7 +280,13 @@ async def list_dead_letters(
     return {"items": [_summary(row) for row in page.items], "next_cursor": page.next_cursor}
 
 
-@router.get("/deadletters/{dead_letter_id}", response_model=DeadLetterDetail)
+# `:uuid` in the paths: only an id routes to a dead letter, so that /ops/deadletters/redrive
+# is never read as one (GET there is a 405 naming POST, not a 422 about a malformed id).
+@router.get(
+    "/deadletters/{dead_letter_id:uuid}",
+    response_model=DeadLetterDetail,
+    responses={**ADMIN_ONLY, **problem_answers(404), **WITH_PARAMETERS},
+)
 async def show_dead_letter(dead_letter_id: UUID, request: Request, caller: AdminCaller) -> Any:
     """The whole dead letter with its ops log."""
     row = await actions.get_dead_letter(_engine(request), dead_letter_id)
@@ -283,7 +313,9 @@ def _unavailable(error: Exception) -> Problem:
     )
 
 
-@router.post("/deadletters/redrive", response_model=RedriveAllAnswer)
+@router.post(
+    "/deadletters/redrive", response_model=RedriveAllAnswer, responses={**ADMIN_ONLY, **WITH_BODY}
+)
 async def redrive_all(
     request: Request, caller: AdminCaller, body: RedriveAllBody | None = None
 ) -> Any:
@@ -317,7 +349,11 @@ def _as_problems(dead_letter_id: UUID) -> Iterator[None]:
         raise
 
 
-@router.post("/deadletters/{dead_letter_id}/redrive", response_model=RedriveAnswer)
+@router.post(
+    "/deadletters/{dead_letter_id:uuid}/redrive",
+    response_model=RedriveAnswer,
+    responses={**ADMIN_ONLY, **problem_answers(404, 409), **WITH_PARAMETERS},
+)
 async def redrive(dead_letter_id: UUID, request: Request, caller: AdminCaller) -> Any:
     """Re-validate the record against current data and apply it; on success its key's parked
     records follow. `still_failing` (200) says why it still cannot be applied."""
@@ -328,7 +364,11 @@ async def redrive(dead_letter_id: UUID, request: Request, caller: AdminCaller) -
     return _answer(dead_letter_id, result)
 
 
-@router.post("/deadletters/{dead_letter_id}/discard", response_model=RedriveAnswer)
+@router.post(
+    "/deadletters/{dead_letter_id:uuid}/discard",
+    response_model=RedriveAnswer,
+    responses={**ADMIN_ONLY, **problem_answers(404, 409), **WITH_BODY},
+)
 async def discard(
     dead_letter_id: UUID, body: DiscardBody, request: Request, caller: AdminCaller
 ) -> Any:
@@ -343,7 +383,7 @@ async def discard(
 # --- maps -----------------------------------------------------------------------------------
 
 
-@router.get("/maps", response_model=MapList)
+@router.get("/maps", response_model=MapList, responses=ADMIN_ONLY)
 async def maps(request: Request, caller: AdminCaller) -> Any:
     """Every map: paused or running, by whom and why, and its dead-letter and parked counts."""
     settings = _settings(request)
@@ -354,9 +394,13 @@ async def maps(request: Request, caller: AdminCaller) -> Any:
     }
 
 
-@router.post("/maps/{name}/pause", response_model=MapView)
+@router.post(
+    "/maps/{name}/pause",
+    response_model=MapView,
+    responses={**ADMIN_ONLY, **problem_answers(404), **WITH_BODY},
+)
 async def pause(
-    name: str, request: Request, caller: AdminCaller, body: PauseBody | None = None
+    name: MapName, request: Request, caller: AdminCaller, body: PauseBody | None = None
 ) -> Any:
     """Pause the map (honoured by every worker within a second); its records wait in Kafka."""
     try:
@@ -368,8 +412,12 @@ async def pause(
     return (await actions.one_map(_engine(request), _settings(request), name)).as_dict()
 
 
-@router.post("/maps/{name}/resume", response_model=MapView)
-async def resume(name: str, request: Request, caller: AdminCaller) -> Any:
+@router.post(
+    "/maps/{name}/resume",
+    response_model=MapView,
+    responses={**ADMIN_ONLY, **problem_answers(404), **WITH_PARAMETERS},
+)
+async def resume(name: MapName, request: Request, caller: AdminCaller) -> Any:
     """Resume the map, whoever paused it (ops or the alert); its waiting records catch up."""
     try:
         await actions.resume_map(_engine(request), name, actions.actor_of(caller))

@@ -10,10 +10,12 @@ from uuid import UUID, uuid4, uuid5
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 
+from contracts.bounds import SINGLE_LINE_PATTERN
 from contracts.commands import DeliveryAddress, OrderLineRequest, SubmitOrder
 from contracts.errors import FieldError
 from portal_api.auth import OrderingCaller
 from portal_api.dispatch import dispatch
+from portal_api.openapi import NEEDS_STORE, SIGNED_IN, WITH_BODY
 from portal_api.problems import Problem
 from portal_api.schemas import OrderAccepted, OrderBody
 from sync_service.domain.catalog import Catalog
@@ -24,7 +26,7 @@ from sync_service.writemodel.base import IdempotencyKeyReused, WriteModelReader
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["orders"])
+router = APIRouter(tags=["orders"], responses=NEEDS_STORE)
 
 # The bootstrap administrator has no contact record; its orders name the nil contact.
 NO_CONTACT = UUID(int=0)
@@ -76,12 +78,19 @@ def _fingerprint(caller: Caller, body: OrderBody) -> str:
     return hashlib.sha256(f"{caller.actor}\n{canonical}".encode()).hexdigest()
 
 
-@router.post("/orders", response_model=OrderAccepted, status_code=202)
+@router.post(
+    "/orders",
+    response_model=OrderAccepted,
+    status_code=202,
+    responses={**SIGNED_IN, **WITH_BODY},
+)
 async def submit_order(
     body: OrderBody,
     caller: OrderingCaller,
     request: Request,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: Annotated[
+        str | None, Header(min_length=1, max_length=200, pattern=SINGLE_LINE_PATTERN)
+    ] = None,
 ) -> Any:
     """202 `pending` once the order is durably on Kafka; 422 listing every problem."""
     reader: WriteModelReader = request.app.state.reader

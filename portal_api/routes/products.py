@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Query, Request
 
+from contracts.bounds import Code
 from contracts.errors import FieldError
 from portal_api.auth import SignedInCaller
+from portal_api.openapi import NEEDS_STORE, SIGNED_IN, WITH_PARAMETERS
 from portal_api.problems import Problem
 from portal_api.schemas import ProductView, UnitPrice
 from sync_service.writemodel.base import WriteModelReader
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["catalog"])
+router = APIRouter(tags=["catalog"], responses=NEEDS_STORE)
 
 
-@router.get("/products", response_model=list[ProductView])
+@router.get(
+    "/products", response_model=list[ProductView], responses={**SIGNED_IN, **WITH_PARAMETERS}
+)
 async def products(
     caller: SignedInCaller,
     request: Request,
-    company: str | None = Query(default=None, description="administrators: the legal entity"),
-    price_list: str | None = Query(default=None, description="administrators: the price list"),
+    # Codes, as stored: never text that no lookup could use (NUL).
+    company: Annotated[
+        Code | None, Query(min_length=1, description="administrators: the legal entity")
+    ] = None,
+    price_list: Annotated[
+        Code | None, Query(min_length=1, description="administrators: the price list")
+    ] = None,
 ) -> list[ProductView]:
     """Products of the caller's company with the caller's price-list price per unit."""
     reader: WriteModelReader = request.app.state.reader

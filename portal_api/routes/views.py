@@ -14,10 +14,13 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
+from contracts.bounds import IsoDate
 from contracts.errors import FieldError
 from contracts.values import OrderSyncStatus
 from portal_api.auth import SignedInCaller
+from portal_api.openapi import NEEDS_STORE, SIGNED_IN, WITH_PARAMETERS, problem_answers
 from portal_api.problems import Problem
+from portal_api.schemas import CURSOR_PATTERN
 from sync_service.domain.roles import Caller
 from sync_service.domain.visibility import OrderScope, order_scope
 from sync_service.projections.queries import OrderFilter, OrderView, SortKey
@@ -26,7 +29,7 @@ from sync_service.writemodel.base import WriteModelReader
 
 __all__ = ["MAX_LIMIT", "router"]
 
-router = APIRouter(tags=["order views"])
+router = APIRouter(tags=["order views"], responses=NEEDS_STORE)
 
 MAX_LIMIT = 200
 
@@ -138,17 +141,17 @@ def _decode_cursor(cursor: str, sort: SortKey) -> tuple[Any, UUID]:
         ) from None
 
 
-@router.get("/orders", response_model=OrderPage)
+@router.get("/orders", response_model=OrderPage, responses={**SIGNED_IN, **WITH_PARAMETERS})
 async def list_orders(
     caller: SignedInCaller,
     request: Request,
     status: Annotated[list[OrderSyncStatus] | None, Query(description="one or more")] = None,
-    submitted_from: date | None = None,
-    submitted_to: date | None = None,
-    receipt_from: date | None = None,
-    receipt_to: date | None = None,
+    submitted_from: IsoDate | None = None,
+    submitted_to: IsoDate | None = None,
+    receipt_from: IsoDate | None = None,
+    receipt_to: IsoDate | None = None,
     sort: SortKey = "-submitted_at",
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[str | None, Query(max_length=500, pattern=CURSOR_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> OrderPage:
     """The orders the caller's web role lets it see, newest first unless sorted otherwise."""
@@ -170,7 +173,11 @@ async def list_orders(
     )
 
 
-@router.get("/orders/{order_id}", response_model=OrderOut)
+@router.get(
+    "/orders/{order_id}",
+    response_model=OrderOut,
+    responses={**SIGNED_IN, **problem_answers(404), **WITH_PARAMETERS},
+)
 async def get_order(order_id: UUID, caller: SignedInCaller, request: Request) -> OrderOut:
     """One order; 404 both when it does not exist and when the caller may not see it."""
     views: PostgresOrderViews = request.app.state.order_views
@@ -180,7 +187,7 @@ async def get_order(order_id: UUID, caller: SignedInCaller, request: Request) ->
     return _out(view)
 
 
-@router.get("/account", response_model=AccountOut)
+@router.get("/account", response_model=AccountOut, responses={**SIGNED_IN, **problem_answers(404)})
 async def get_account(caller: SignedInCaller, request: Request) -> AccountOut:
     """A Customer representative's customer account and the contacts who can order for it."""
     if not caller.is_customer_representative:

@@ -20,7 +20,7 @@ When the company is unknown the products cannot be looked up, so only quantities
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow
 from typing import Final
 
 from contracts.cds import Account, Contact, SalesOrder, SalesOrderDetail
@@ -41,6 +41,9 @@ __all__ = [
 DEFAULT_ORDER_NAME: Final = "sales order"
 DEFAULT_DELIVERY_ADDRESS_DESCRIPTION: Final = "delivery address description"
 DEFAULT_LANGUAGE: Final = "en-us"
+# Exact arithmetic for amounts: the contract bounds prices, quantities and lines so that an
+# amount and an order total fit in 64 digits; a value that did not would raise, never round.
+_AMOUNTS: Final = Context(prec=64, traps=[InvalidOperation, Overflow, Inexact])
 _ADMIN_ONLY: Final = (
     ("company", "company"),
     ("customer_account", "customer account"),
@@ -118,7 +121,7 @@ def build_sales_order(
         requested_receipt_date=command.requested_receipt_date,
         requisition_number=command.requisition_number,
         processing_status="pending",
-        total_amount=sum((line.extended_amount or Decimal(0) for line in lines), Decimal(0)),
+        total_amount=_total(lines),
         lines=lines,
     )
 
@@ -239,13 +242,20 @@ def _lines(
                 quantity=request.quantity,
                 unit=request.unit,
                 price_per_unit=price,
-                extended_amount=price * request.quantity,
+                extended_amount=_AMOUNTS.multiply(price, request.quantity),
                 ship_to_country=header.ship_to_country,
                 delivery_address_description=DEFAULT_DELIVERY_ADDRESS_DESCRIPTION,
                 requested_receipt_date=command.requested_receipt_date,
             )
         )
     return lines
+
+
+def _total(lines: list[SalesOrderDetail]) -> Decimal:
+    total = Decimal(0)
+    for line in lines:
+        total = _AMOUNTS.add(total, line.extended_amount or Decimal(0))
+    return total
 
 
 def _contact_person(contact: Contact | None) -> str | None:

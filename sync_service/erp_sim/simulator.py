@@ -5,6 +5,9 @@ scm.inbound.v1, then `Confirmed`, `Delivered`, `Invoiced` as their delays pass. 
 committed before the answer is sent and the Kafka offset after it (AckPolicy.NACK_ON_ERROR), so
 a crash in between re-sends the answer with the same message id rather than losing it. Pending
 status changes are read from the order book on every tick, so a restart simply carries on.
+A record it can never handle (deterministically, or after `poison_attempts` unexpected
+failures) is logged and counted (`dualsync_poison_records`) and passed over; only an outage of
+Kafka or PostgreSQL makes it wait.
 """
 
 from __future__ import annotations
@@ -30,7 +33,10 @@ from contracts.topics import SCM_INBOUND, SCM_SALESORDERS
 from sync_service.brokers import service_broker
 from sync_service.erp_sim.lifecycle import ACTIVE, StatusDelays, answer_envelope, inbound_key
 from sync_service.erp_sim.order_book import NumberedOrder, OrderBook
+from sync_service.failures import describe
 from sync_service.logs import get_logger
+from sync_service.poison import Poisoned, RetryPolicy, count_settled, retry_classified
+from sync_service.raw_records import raw_body, tolerant_parser
 from sync_service.settings import Settings
 
 __all__ = [
@@ -65,13 +71,27 @@ class ErpSimulator:
         self._producer = producer
         self._topic = settings.topic(SCM_INBOUND)
         self._delays = delays
+        self._retry = RetryPolicy(poison_attempts=settings.poison_attempts)
 
     async def handle(self, raw: bytes) -> Handled:
         """Handle one record of scm.salesorders.v1; raise only when it should be redelivered."""
         try:
+            return await retry_classified(
+                lambda: self._handle(raw), self._retry, event="erp_sim.fault"
+            )
+        except Poisoned as poison:
+            log.error(
+                "erp_sim.poison", error=describe(poison.error),
+                error_class=type(poison.error).__name__, attempts=poison.attempts,
+            )  # fmt: skip
+            count_settled(CONSUMER_GROUP, "logged", poison.fault)
+            return Handled.IGNORED
+
+    async def _handle(self, raw: bytes) -> Handled:
+        try:
             env = decode(raw)
-        except ContractError as error:
-            log.warning("erp_sim.undecodable", error=str(error))
+        except (ContractError, RecursionError) as error:
+            log.warning("erp_sim.undecodable", error=describe(error))
             return Handled.IGNORED
         order = env.payload
         # Only the portal's orders are numbered here; anything else is not this ERP's to answer.
@@ -173,6 +193,8 @@ async def running_erp_sim(
         group_id=settings.group(CONSUMER_GROUP),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=raw_body,  # the handler reads the bytes, under its fault policy
+        parser=tolerant_parser,
     )
     async def on_sales_order(message: KafkaMessage) -> None:
         try:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from contracts.errors import FieldError
+from sync_service.failures import RecordRefused
 
 __all__ = [
     "CDS_COMPANY",
@@ -60,7 +61,7 @@ class Required(enum.Flag):
     BOTH = SCM | CDS
 
 
-class MappingFailed(Exception):
+class MappingFailed(RecordRefused):
     """A record cannot be mapped; `errors` names every field at fault (nothing was written)."""
 
     def __init__(self, map_name: str, errors: list[FieldError]) -> None:

@@ -1,13 +1,15 @@
-"""One fault policy for both mapping workers: retry transient faults, dead-letter permanent ones.
+"""One fault policy for both mapping workers: wait out transient faults, dead-letter poison.
 
 FastStream's nack re-reads a record at once, without backoff, and has no dead-letter topic, so
-every record goes through `FaultPolicy.run`: transient faults (Kafka, PostgreSQL unavailable)
-are retried with exponential backoff (tenacity) and, when they persist, raised so that the
-subscriber nacks and Kafka redelivers the same record (order per key kept: nothing after it is
-committed). Permanent faults (bad JSON, unknown type, a required field missing, an unknown
-product) are stored in `dead_letters` and published to dualsync.deadletter.v1, and the worker
-goes on. Once a key has an open dead letter, its later records are parked (`parked_records`)
-until ops redrive or discard it (sync_service.mappings.redrive).
+every record goes through `FaultPolicy.run`, under the one classification of failures of
+`sync_service.failures`: transient faults (Kafka, PostgreSQL unavailable) are retried with
+exponential backoff and, when they persist, raised so that the subscriber nacks and Kafka
+redelivers the same record (order per key kept: nothing after it is committed). Deterministic
+faults (bad JSON, unknown type, a required field missing, an unknown product, a value the
+database refuses, a nesting too deep) and unexpected ones that repeat `poison_attempts` times
+are stored in `dead_letters` and published to dualsync.deadletter.v1, and the worker goes on.
+Once a key has an open dead letter, its later records are parked (`parked_records`) until ops
+redrive or discard it (sync_service.mappings.redrive).
 """
 
 from __future__ import annotations
@@ -16,29 +18,39 @@ import enum
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 from uuid import UUID, uuid4
 
+from pydantic import ValidationError
 from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from contracts.deadletter import DeadLetter
-from contracts.envelope import envelope, load_json_object, to_json_bytes
+from contracts.envelope import Envelope, envelope, load_json_object, to_json_bytes
 from contracts.errors import ContractError, FieldError
 from contracts.topics import DEADLETTER
 from contracts.values import Origin
+from sync_service.failures import RecordRefused, describe, is_transient
 from sync_service.logs import get_logger
 from sync_service.mappings.alerts import DeadLetterAlert
 from sync_service.mappings.dead_letter_maps import map_of_dead_letter
-from sync_service.mappings.engine import MappingFailed
+from sync_service.mappings.dead_letter_rows import store_dead_letter
 from sync_service.mappings.publishing import Publish
 from sync_service.mappings.tables import dead_letters, parked_records
 from sync_service.metrics import DEAD_LETTERS
+from sync_service.poison import (
+    Poisoned,
+    RetryPolicy,
+    count_settled,
+    retry_classified,
+    storable_errors,
+    storable_text,
+)
 from sync_service.settings import Settings
 
+# `is_transient` is sync_service.failures' (one classification for every consumer), named here
+# too for the callers that import it with the fault policy.
 __all__ = [
     "FaultPolicy",
     "Handled",
@@ -48,7 +60,8 @@ __all__ = [
     "is_transient",
 ]
 
-_TRANSIENT_SQLSTATES: Final = frozenset({"40001", "40P01", "57P01", "57P03", "08000", "08006"})
+# A dead letter on Kafka must fit the broker's record limit (1 MB by default) with its envelope.
+_TOPIC_VALUE_LIMIT: Final = 512 * 1024
 
 log = get_logger(__name__)
 
@@ -73,7 +86,7 @@ class Handled(enum.Enum):
     PARKED = "parked"
 
 
-class UnknownReference(Exception):
+class UnknownReference(RecordRefused):
     """A record names something the target side does not know (a product, a customer)."""
 
     def __init__(self, handler: str, errors: list[FieldError]) -> None:
@@ -82,20 +95,9 @@ class UnknownReference(Exception):
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
 
 
-PERMANENT: Final = (ContractError, MappingFailed, UnknownReference)
-"""Faults that no retry can cure: the record goes to the dead letters."""
-
-
-def is_transient(error: BaseException) -> bool:
-    """Whether retrying may cure `error` (connection refused, broker or database restarting)."""
-    if isinstance(error, OSError | TimeoutError | ConnectionError):
-        return True
-    if type(error).__module__.startswith("aiokafka") and getattr(error, "retriable", False):
-        return True
-    if isinstance(error, DBAPIError) and not isinstance(error, IntegrityError):
-        sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
-        return error.connection_invalidated or sqlstate in _TRANSIENT_SQLSTATES
-    return False
+PERMANENT: Final = (ContractError, RecordRefused, RecursionError)
+"""Our own refusals of a record (bad JSON, unknown type, MappingFailed, UnknownReference): no
+retry cures them. `sync_service.failures.classify` knows the database's refusals too."""
 
 
 class FaultPolicy:
@@ -117,8 +119,11 @@ class FaultPolicy:
         self._settings = settings
         self.consumer = consumer
         self._origin = origin
-        self._attempts = attempts
-        self._max_backoff_s = max_backoff_s
+        self._retry = RetryPolicy(
+            transient_attempts=attempts,
+            poison_attempts=settings.poison_attempts,
+            max_backoff_s=max_backoff_s,
+        )
         self._alert = DeadLetterAlert(engine, settings)
 
     async def run(
@@ -136,27 +141,36 @@ class FaultPolicy:
         self, record: SourceRecord, work: Callable[[SourceRecord], Awaitable[Handled]]
     ) -> Handled:
         """`run` without the parking check (a redrive releases records itself)."""
-        first_failed_at: datetime | None = None
-        attempts = 0
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(is_transient),
-            wait=wait_exponential(multiplier=0.1, max=self._max_backoff_s),
-            stop=stop_after_attempt(self._attempts),
-            reraise=True,
-        )
         try:
-            async for attempt in retrying:
-                with attempt:
-                    attempts += 1
-                    try:
-                        return await work(record)
-                    except Exception:
-                        first_failed_at = first_failed_at or datetime.now(UTC)
-                        raise
-        except PERMANENT as error:
-            await self.dead_letter(record, error, attempts, first_failed_at)
-            return Handled.DEAD_LETTERED
-        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+            return await retry_classified(
+                lambda: work(record), self._retry, event="mapping.fault",
+                consumer=self.consumer, key=record.key, offset=record.offset,
+            )  # fmt: skip
+        except Poisoned as poison:
+            return await self._settle(record, poison)
+
+    async def _settle(self, record: SourceRecord, poison: Poisoned) -> Handled:
+        """Dead-letter a poison record; if even that cannot be stored, log it and go on."""
+        try:
+            await retry_classified(
+                lambda: self.dead_letter(
+                    record, poison.error, poison.attempts, poison.first_failed_at
+                ),
+                self._retry,
+                event="mapping.dead_letter_fault",
+                consumer=self.consumer,
+            )
+        except Poisoned as unstorable:
+            # Nothing can hold it: the log line is all that is left (partition goes on).
+            log.error(
+                "mapping.poison_unrecorded", consumer=self.consumer, key=record.key,
+                topic=record.topic, partition=record.partition, offset=record.offset,
+                error=describe(poison.error), dead_letter_error=describe(unstorable.error),
+            )  # fmt: skip
+            count_settled(self.consumer, "logged", poison.fault)
+            return Handled.SKIPPED
+        count_settled(self.consumer, "dead_lettered", poison.fault)
+        return Handled.DEAD_LETTERED
 
     async def _park_if_blocked(self, record: SourceRecord) -> Handled | None:
         """PARKED behind an open dead letter of its key; SKIPPED when it is itself a dead letter.
@@ -204,7 +218,7 @@ class FaultPolicy:
                     source_topic=record.topic,
                     partition=record.partition,
                     offset=record.offset,
-                    value=record.value.decode("utf-8", "replace"),
+                    value=storable_text(record.value.decode("utf-8", "replace")),
                 )
                 .on_conflict_do_nothing()
             )
@@ -220,29 +234,29 @@ class FaultPolicy:
         """Store and publish a dead letter for `record`; the same record keeps one id."""
         now = datetime.now(UTC)
         handler = getattr(error, "map_name", None) or getattr(error, "handler", None)
+        decoding = isinstance(error, ContractError | RecursionError)
         letter = DeadLetter(
             source_topic=record.topic,
             partition=record.partition,
             offset=record.offset,
             original_key=record.key,
-            original_value=record.value.decode("utf-8", "replace"),
-            handler=handler or ("decode" if isinstance(error, ContractError) else self.consumer),
+            original_value=storable_text(record.value.decode("utf-8", "replace")),
+            handler=handler or ("decode" if decoding else self.consumer),
             error_class=type(error).__name__,
-            error_message=str(error),
-            errors=list(getattr(error, "errors", None) or []),
+            error_message=describe(error),
+            errors=storable_errors(getattr(error, "errors", None)),
             attempts=max(attempts, 1),
             first_failed_at=first_failed_at or now,
             last_failed_at=now,
         )
-        company = self._company_of(record)
         map_name = map_of_dead_letter(self.consumer, letter.handler, letter.original_value)
-        letter_id = await self._store(letter, uuid4(), map_name=map_name, company=company)
-        env = envelope(letter, origin=self._origin_of(record), company=company)
-        env = env.model_copy(update={"message_id": letter_id})
-        await self._publish(
-            self._settings.topic(DEADLETTER), record.key.encode(), to_json_bytes(env),
-            _headers(letter, letter_id),
-        )  # fmt: skip
+        env = self._letter_envelope(letter, record)
+        async with self._engine.begin() as connection:
+            letter_id = await store_dead_letter(
+                connection, letter, uuid4(), consumer=self.consumer, company=env.company,
+                map_name=map_name,
+            )  # fmt: skip
+        await self._publish_letter(record, env.model_copy(update={"message_id": letter_id}))
         DEAD_LETTERS.labels(map_name or letter.handler, letter.error_class).inc()
         log.warning(
             "mapping.dead_lettered",
@@ -254,30 +268,29 @@ class FaultPolicy:
         await self._alert.check(map_name)  # one COUNT, on this path only
         return letter_id
 
-    async def _store(
-        self, letter: DeadLetter, letter_id: UUID, *, map_name: str | None, company: str
-    ) -> UUID:
-        values: dict[str, Any] = letter.model_dump(mode="json", exclude={"original_key"})
-        values.update(
-            dead_letter_id=letter_id,
-            consumer=self.consumer,
-            record_key=letter.original_key,
-            map_name=map_name,
-            company=company,
-            first_failed_at=letter.first_failed_at,
-            last_failed_at=letter.last_failed_at,
-        )
-        async with self._engine.begin() as connection:
-            stored = await connection.scalar(
-                insert(dead_letters)
-                .values(**values)
-                .on_conflict_do_update(
-                    constraint="uq_dead_letters_consumer_source_topic_partition_offset",
-                    set_={"last_failed_at": letter.last_failed_at},
-                )
-                .returning(dead_letters.c.dead_letter_id)
+    def _letter_envelope(self, letter: DeadLetter, record: SourceRecord) -> Envelope[DeadLetter]:
+        """The dead letter's envelope, in the record's company when that is a valid one."""
+        origin = self._origin_of(record)
+        try:
+            return envelope(letter, origin=origin, company=self._company_of(record))
+        except ValidationError:  # the poison may be the company itself
+            return envelope(letter, origin=origin, company=self._settings.default_company)
+
+    async def _publish_letter(self, record: SourceRecord, env: Envelope[DeadLetter]) -> None:
+        """Publish the dead letter; one too large for Kafka goes with its value cut short.
+
+        The stored row keeps the record whole (a redrive reads it there); the topic's copy
+        says how long the value was.
+        """
+        letter = env.payload
+        topic, key = self._settings.topic(DEADLETTER), record.key.encode()
+        if len(letter.original_value) > _TOPIC_VALUE_LIMIT:
+            cut = letter.original_value[: _TOPIC_VALUE_LIMIT // 4]
+            note = f"… [cut: {len(letter.original_value)} characters, whole in dead_letters]"
+            env = env.model_copy(
+                update={"payload": letter.model_copy(update={"original_value": cut + note})}
             )
-        return UUID(str(stored))
+        await self._publish(topic, key, to_json_bytes(env), _headers(letter, env.message_id))
 
     def _origin_of(self, record: SourceRecord) -> Origin:
         origin = envelope_field(record, "origin")
@@ -285,14 +298,14 @@ class FaultPolicy:
 
     def _company_of(self, record: SourceRecord) -> str:
         company = envelope_field(record, "company")
-        return company.lower() if company else self._settings.default_company
+        return storable_text(company.lower()) if company else self._settings.default_company
 
 
 def envelope_field(record: SourceRecord, name: str) -> str | None:
     """A string field of the record's envelope (e.g. `type`), None if it cannot be read."""
     try:
         value = load_json_object(record.value).get(name)
-    except ContractError:
+    except (ContractError, RecursionError):  # not JSON, or nested beyond the parser's stack
         return None
     return value if isinstance(value, str) and value else None
 

@@ -193,7 +193,7 @@ class InboundBatch:
                 continue
             try:
                 decoded.append(decode(record.value))
-            except ContractError as exc:
+            except (ContractError, RecursionError) as exc:  # RecursionError: nested too deep
                 decoded.append(exc)
         try:
             chunk = await self._in_one_unit(records, decoded)

@@ -8,9 +8,11 @@ be mapped gets `OrderSyncStatusChanged(sync_failed, reason)` on its stream, then
 
 `handle_batch` maps a batch of records with one read of each kind (parked keys, processed ids,
 products), queues every SCM record before awaiting the acknowledgements, and records the batch
-as processed in one statement. Anything unusual in a batch (a parked key, a record that fails
-to map, a fault) sends the whole batch through `handle` one record at a time instead, under the
-fault policy, so dead letters, parking and retries work exactly as for single records.
+as processed in one statement. A record the batch cannot take (its key parked, it fails to
+decode or to map) goes through `handle` on its own, under the fault policy, where it stands,
+and the batch goes on after it: dead letters, parking and retries work exactly as for single
+records, and one poison record costs one extra round, not the batch. A fault while reading or
+publishing sends the rest of the batch through `handle` one record at a time.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from sync_service.db.schema import processed_messages, products
 from sync_service.eventstore import AlreadyProcessed, ProcessedMessage
 from sync_service.eventstore.envelopes import to_new_event
 from sync_service.eventstore.postgres import PostgresEventStore
+from sync_service.failures import describe
 from sync_service.logs import get_logger
 from sync_service.mappings.contacts import CONTACT_MAP
 from sync_service.mappings.customers import CUSTOMER_MAP
@@ -143,55 +146,88 @@ class OutboundWorker:
     ) -> list[Handled]:
         """Map and publish a batch of records of cds.events.v1, in order.
 
-        `one_by_one` handles a single record under the fault policy; the whole batch goes
-        through it when the batch cannot be handled as one (see the module docstring).
+        `one_by_one` handles a single record under the fault policy: each record the batch
+        cannot take (a parked key, a record that fails to decode or map) goes through it where
+        it stands, and the records around it stay batched (see the module docstring).
         """
-        if self._send is not None and len(records) > 1:
+        if self._send is None or len(records) <= 1:
+            return [await one_by_one(record) for record in records]
+        handled: list[Handled] = []
+        rest = list(records)
+        while rest:
             try:
-                planned = await self._plan(records)
-            except Exception as error:  # anything unusual: the careful path decides
-                log.info("outbound.batch_fell_back", size=len(records), reason=repr(error)[:200])
-                planned = None
-            if planned is not None:
-                return await self._publish_planned(planned)
-        return [await one_by_one(record) for record in records]
+                planned = await self._plan(rest)
+            except Exception as error:  # a fault reading: the careful path decides
+                log.info("outbound.batch_fell_back", size=len(rest), reason=describe(error))
+                return handled + [await one_by_one(record) for record in rest]
+            if planned:
+                try:
+                    handled += await self._publish_planned(planned)
+                except Exception as error:  # Kafka refused a record, or is away
+                    log.info("outbound.batch_fell_back", size=len(planned), reason=describe(error))
+                    handled += [await one_by_one(record) for record in rest[: len(planned)]]
+                rest = rest[len(planned) :]
+            if rest:  # the record the plan stopped at
+                handled.append(await one_by_one(rest[0]))
+                rest = rest[1:]
+        return handled
 
-    async def _plan(self, records: Sequence[SourceRecord]) -> list[_Planned] | None:
-        """What each record becomes, or None if some record needs the one-by-one path."""
-        decoded = [decode(record.value) for record in records]
+    async def _plan(self, records: Sequence[SourceRecord]) -> list[_Planned]:
+        """What the records become, in order, up to the first one that needs the one-by-one
+        path: its key is parked, or it fails to decode or to map."""
+        decoded: list[Envelope[Message]] = []
+        for record in records:
+            try:
+                decoded.append(decode(record.value))
+            except Exception:  # the fault policy settles it
+                break
         routed = [(env, _route(env)) for env in decoded]
         ids = [str(env.message_id) for env, route in routed if route is not None]
         async with self._engine.connect() as connection:
-            if await _any_parked(connection, {record.key for record in records}):
-                return None
+            blocked = await _parked_keys(connection, {r.key for r in records[: len(decoded)]})
             done = await _processed_among(connection, ids)
             lookups = await _batch_lookups(
                 connection,
                 [(env.company, route.record(env.payload)) for env, route in routed if route],
             )
         planned: list[_Planned] = []
-        for env, route in routed:
+        for record, (env, route) in zip(records, routed, strict=False):
+            if record.key in blocked:
+                break
             if route is None or str(env.message_id) in done:
                 planned.append(_Planned(env, None, None))
                 continue
-            done.add(str(env.message_id))  # a second copy in this batch publishes nothing
             source = route.record(env.payload)
             company = getattr(source, "company", None) or env.company
-            scm = map_to_scm(
-                route.entity,
-                source,
-                route.scm_type,
-                company=env.company,
-                lookups=_lookups_for(lookups.get(company, {}), source),
-            )
-            planned.append(_Planned(env, route, self._scm_record(env, route, scm)))
+            try:
+                scm = map_to_scm(
+                    route.entity,
+                    source,
+                    route.scm_type,
+                    company=env.company,
+                    lookups=_lookups_for(lookups.get(company, {}), source),
+                )
+                item = _Planned(env, route, self._scm_record(env, route, scm))
+            except Exception:  # MappingFailed, UnknownReference: the fault policy's to settle
+                break
+            done.add(str(env.message_id))  # a second copy in this batch publishes nothing
+            planned.append(item)
         return planned
 
     async def _publish_planned(self, planned: list[_Planned]) -> list[Handled]:
         assert self._send is not None
         # Queued in order (one key stays in order), acknowledged together.
-        acks = [await self._send(*item.record) for item in planned if item.record is not None]
-        await asyncio.gather(*acks)
+        acks = []
+        try:
+            for item in planned:
+                if item.record is not None:
+                    acks.append(await self._send(*item.record))
+        finally:
+            # Also when a record was refused: what was queued before it is awaited, not lost.
+            delivered = await asyncio.gather(*acks, return_exceptions=True)
+        for outcome in delivered:
+            if isinstance(outcome, BaseException):
+                raise outcome
         await _record_processed(
             self._engine, [str(item.env.message_id) for item in planned if item.route is not None]
         )
@@ -291,18 +327,18 @@ async def _record_processed(engine: AsyncEngine, message_ids: list[str]) -> None
         )
 
 
-async def _any_parked(connection: AsyncConnection, keys: set[str]) -> bool:
-    """Whether a key has an open dead letter (its records must be parked, one by one)."""
-    found = await connection.scalar(
-        select(dead_letters.c.dead_letter_id)
+async def _parked_keys(connection: AsyncConnection, keys: set[str]) -> set[str]:
+    """Which keys have an open dead letter (their records must be parked, one by one)."""
+    found = await connection.execute(
+        select(dead_letters.c.record_key)
         .where(
             dead_letters.c.consumer == OUTBOUND_GROUP,
             dead_letters.c.record_key.in_(keys),
             dead_letters.c.status == "open",
         )
-        .limit(1)
+        .distinct()
     )
-    return found is not None
+    return set(found.scalars())
 
 
 async def _processed_among(connection: AsyncConnection, message_ids: list[str]) -> set[str]:

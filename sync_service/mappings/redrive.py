@@ -3,7 +3,8 @@
 A redrive runs the dead letter's original record through its worker again. When it succeeds,
 or when the dead letter is discarded, the records parked behind it (same consumer and key) are
 released in arrival order; if one of them fails for good it becomes a new dead letter and the
-rest stay parked behind that one, so a key's records are never applied out of order.
+rest stay parked behind that one, so a key's records are never applied out of order. A redrive
+that fails for any reason but an outage (Kafka or PostgreSQL away: raised) is `still_failing`.
 
 Every redrive and discard is logged in `ops_actions` with who did it (`actor`), in the same
 transaction that changes the dead letter, and a closed dead letter keeps `resolved_by`.
@@ -24,10 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from contracts.errors import FieldError
+from sync_service.failures import describe, is_transient
 from sync_service.mappings import MAPS
 from sync_service.mappings.audit import UNKNOWN_ACTOR, record_action
-from sync_service.mappings.faults import PERMANENT, FaultPolicy, Handled, SourceRecord
+from sync_service.mappings.faults import FaultPolicy, Handled, SourceRecord
 from sync_service.mappings.tables import dead_letters, parked_records
+from sync_service.poison import storable_errors
 
 __all__ = [
     "STATUSES",
@@ -216,7 +219,9 @@ class DeadLetterOps:
             )  # fmt: skip
             try:
                 await work(record)
-            except PERMANENT as error:
+            except Exception as error:
+                if is_transient(error):
+                    raise  # Kafka or PostgreSQL away: the caller says so; nothing changed
                 async with self._engine.begin() as connection:
                     await connection.execute(
                         update(dead_letters)
@@ -224,15 +229,18 @@ class DeadLetterOps:
                         .values(
                             attempts=dead_letters.c.attempts + 1,
                             last_failed_at=datetime.now(UTC),
-                            error_message=str(error),
-                            errors=[e.model_dump() for e in getattr(error, "errors", [])],
+                            error_message=describe(error),
+                            errors=[
+                                e.model_dump()
+                                for e in storable_errors(getattr(error, "errors", None))
+                            ],
                         )
                     )
                     await record_action(
                         connection, actor=actor, action="redrive", target_kind="dead_letter",
-                        target=str(dead_letter_id), outcome=f"still_failing: {error}"[:1000],
+                        target=str(dead_letter_id), outcome=f"still_failing: {describe(error)}",
                     )  # fmt: skip
-                return RedriveResult("still_failing", 0, str(error))
+                return RedriveResult("still_failing", 0, describe(error))
             released = await self._close(row, "redriven", None, worker, actor)
             return RedriveResult("redriven", released)
 

@@ -34,6 +34,8 @@ from sync_service.mappings.pausing import MAX_STALENESS_S, MapSwitch
 from sync_service.mappings.publishing import Publish, broker_publisher, broker_sender
 from sync_service.mappings.redrive import DeadLetterOps
 from sync_service.ops.applied import AppliedClock
+from sync_service.poison import storable_text
+from sync_service.raw_records import raw_body, tolerant_parser
 from sync_service.settings import Settings
 
 __all__ = [
@@ -60,8 +62,7 @@ BATCH_WAIT_MS = 10
 def source_record(message: KafkaMessage) -> SourceRecord:
     """Where a FastStream message came from, with its key and raw value."""
     raw: Any = message.raw_message
-    key = raw.key.decode("utf-8", "replace") if raw.key else ""
-    return SourceRecord(raw.topic, raw.partition, raw.offset, key, bytes(message.body))
+    return SourceRecord(raw.topic, raw.partition, raw.offset, _key(raw), bytes(message.body))
 
 
 def subscribe(
@@ -80,7 +81,12 @@ def subscribe(
     """
 
     @broker.subscriber(
-        topic, group_id=group, auto_offset_reset="earliest", ack_policy=AckPolicy.NACK_ON_ERROR
+        topic,
+        group_id=group,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=raw_body,  # the handler reads the bytes, under its fault policy
+        parser=tolerant_parser,
     )
     async def on_record(message: KafkaMessage) -> None:
         record = source_record(message)
@@ -122,6 +128,8 @@ def subscribe_batches(
         group_id=group,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=raw_body,  # the handler reads the bytes, under its fault policy
+        parser=tolerant_parser,
         batch=True,
         max_records=MAX_BATCH,
         # getmany returns at once when records are ready; this only bounds an idle poll.
@@ -163,8 +171,12 @@ def subscribe_batches(
 
 
 def _source_record(raw: Any) -> SourceRecord:
-    key = raw.key.decode("utf-8", "replace") if raw.key else ""
-    return SourceRecord(raw.topic, raw.partition, raw.offset, key, bytes(raw.value or b""))
+    return SourceRecord(raw.topic, raw.partition, raw.offset, _key(raw), bytes(raw.value or b""))
+
+
+def _key(raw: Any) -> str:
+    """The record's key as dead letters and parked records store it (and look it up)."""
+    return storable_text(raw.key.decode("utf-8", "replace")) if raw.key else ""
 
 
 def outbound_worker(

@@ -9,7 +9,10 @@ Idempotent: a row is inserted under the message id (the dead letter's id) and no
 when that id, or a dead letter of the same consumer and Kafka record, is already there, so a
 redelivery, a replay or our own workers' letters never change a row ops may have closed.
 Runs in the outbound process (`dualsync run outbound`) as consumer group
-`dualsync-deadletter-index`; a record that is not a dead letter is logged and passed over.
+`dualsync-deadletter-index`; a record that is not a dead letter is logged and passed over, and
+so is one that cannot be indexed (deterministically, or after `poison_attempts` unexpected
+failures): logged and counted (`dualsync_poison_records`), never retried for ever. Only an
+outage (PostgreSQL away) makes it wait.
 """
 
 from __future__ import annotations
@@ -28,11 +31,15 @@ from contracts.envelope import Envelope
 from contracts.errors import ContractError
 from contracts.registry import decode
 from contracts.topics import CDS_EVENTS, DEADLETTER, SCM_INBOUND
+from sync_service.failures import describe
 from sync_service.logs import get_logger
 from sync_service.mappings.dead_letter_maps import map_of_dead_letter
+from sync_service.mappings.dead_letter_rows import dead_letter_row
 from sync_service.mappings.inbound import INBOUND_GROUP
 from sync_service.mappings.outbound import OUTBOUND_GROUP
 from sync_service.mappings.tables import dead_letters
+from sync_service.poison import Poisoned, RetryPolicy, count_settled, retry_classified
+from sync_service.raw_records import raw_body, tolerant_parser
 from sync_service.settings import Settings
 
 __all__ = ["INDEX_GROUP", "DeadLetterIndex", "subscribe_deadletter_index"]
@@ -52,33 +59,44 @@ class DeadLetterIndex:
             settings.topic(CDS_EVENTS): OUTBOUND_GROUP,
             settings.topic(SCM_INBOUND): INBOUND_GROUP,
         }
+        self._retry = RetryPolicy(poison_attempts=settings.poison_attempts)
 
     async def index(self, value: bytes) -> bool:
-        """Index one record's value; whether a new row was written."""
+        """Index one record's value; whether a new row was written. Raises only an outage."""
+        try:
+            return await retry_classified(
+                lambda: self._index(value), self._retry, event="deadletter_index.fault"
+            )
+        except Poisoned as poison:
+            log.error(
+                "deadletter_index.unindexable", error=describe(poison.error),
+                error_class=type(poison.error).__name__, attempts=poison.attempts,
+            )  # fmt: skip
+            count_settled(INDEX_GROUP, "logged", poison.fault)
+            return False
+
+    async def _index(self, value: bytes) -> bool:
         try:
             env: Envelope[Any] = decode(value)
-        except ContractError as error:
-            log.warning("deadletter_index.skipped", error=str(error))
+        except (ContractError, RecursionError) as error:
+            log.warning("deadletter_index.skipped", error=describe(error))
             return False
         letter = env.payload
         if not isinstance(letter, DeadLetter):
             log.warning("deadletter_index.skipped", type=env.type)
             return False
         consumer = self._consumers.get(letter.source_topic, "other")
-        values: dict[str, Any] = letter.model_dump(mode="json", exclude={"original_key"})
-        values.update(
-            dead_letter_id=env.message_id,
+        row = dead_letter_row(
+            letter,
+            env.message_id,
             consumer=consumer,
-            record_key=letter.original_key or "",
-            first_failed_at=letter.first_failed_at,
-            last_failed_at=letter.last_failed_at,
-            map_name=map_of_dead_letter(consumer, letter.handler, letter.original_value),
             company=env.company,
+            map_name=map_of_dead_letter(consumer, letter.handler, letter.original_value),
         )
         async with self._engine.begin() as connection:
             inserted = await connection.scalar(
                 insert(dead_letters)
-                .values(**values)
+                .values(**row)
                 .on_conflict_do_nothing()  # any unique key: the id or the Kafka record
                 .returning(dead_letters.c.dead_letter_id)
             )
@@ -98,6 +116,8 @@ def subscribe_deadletter_index(
         group_id=settings.group(INDEX_GROUP),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=raw_body,  # the handler reads the bytes, under its fault policy
+        parser=tolerant_parser,
     )
     async def on_dead_letter(message: KafkaMessage) -> None:
         try:

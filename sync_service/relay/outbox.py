@@ -7,35 +7,48 @@ in-sync replicas, so a crash between publishing and checkpointing publishes that
 (consumers drop duplicates by message id); an event is never skipped, because the store makes
 positions gap-free and visible in order (see eventstore/postgres.py).
 Promptness: each append's NOTIFY wakes the relay at once; a slow poll covers a lost one.
+Poison: an event Kafka can never take (larger than it accepts, say), or one whose sending fails
+unexpectedly `poison_attempts` times, is stored as a dead letter of consumer `dualsync-relay`
+naming its position, and the checkpoint moves past it: such an event is in the store (the
+projections and a rebuild see it) but never on cds.events.v1, so the outbound worker never maps
+it; at-least-once holds for every other event. Transient Kafka faults block, as ever.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self, TypeVar
+from uuid import uuid4
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from contracts.deadletter import DeadLetter
 from contracts.topics import CDS_EVENTS
 from sync_service.brokers import STOP_GRACE_S
 from sync_service.db.engine import create_engine
 from sync_service.eventstore.base import CheckpointStore, StoredEvent
 from sync_service.eventstore.postgres import PostgresCheckpointStore, PostgresEventStore
+from sync_service.failures import Fault, classify, describe, is_transient
 from sync_service.logs import get_logger
+from sync_service.mappings.dead_letter_rows import EVENT_LOG, store_dead_letter
 from sync_service.metrics import RELAY_PUBLISHED
+from sync_service.poison import count_settled, storable_text
 from sync_service.relay.leadership import RelaySession
 from sync_service.relay.records import to_record
 from sync_service.relay.retries import RetryUntilStopped, Stopped
 from sync_service.settings import Settings
 
-__all__ = ["RELAY_CHECKPOINT", "OutboxRelay", "run_relay"]
+__all__ = ["RELAY_CHECKPOINT", "RELAY_CONSUMER", "OutboxRelay", "run_relay"]
 
 RELAY_CHECKPOINT = "outbox-relay"
+RELAY_CONSUMER = "dualsync-relay"
+"""The consumer its dead letters name."""
 # Bounds each produce request. It does not bound a batch's wait while Kafka is away: an
 # idempotent producer holds its records until the broker is back (a stop bounds that instead).
 _KAFKA_REQUEST_TIMEOUT_MS = 15_000
@@ -84,6 +97,8 @@ class OutboxRelay:
         """The checkpoint: every event up to this position is on Kafka (None before a pass)."""
         self.last_published_at: datetime | None = None
         """When this relay last moved the checkpoint (None if it has published nothing)."""
+        self._unexpected: dict[int, int] = {}
+        """Unexpected failures so far of the events not yet past the checkpoint, by position."""
 
     async def __aenter__(self) -> Self:
         return self
@@ -155,27 +170,99 @@ class OutboxRelay:
 
     async def _publish_batch(self, batch: list[StoredEvent]) -> None:
         producer = await self._started_producer()
+        failed: list[tuple[StoredEvent, Exception]] = []
         try:
             deliveries = []
             for event in batch:
-                record = to_record(event)
-                deliveries.append(
-                    await producer.send(
+                try:
+                    record = to_record(event)
+                    delivery = await producer.send(
                         self._topic, record.value, key=record.key, headers=record.headers
                     )
-                )
-            await asyncio.gather(*deliveries)
+                except Exception as error:
+                    if is_transient(error):
+                        raise
+                    failed.append((event, error))  # the client refused it: nothing was sent
+                    continue
+                deliveries.append((event, delivery))
+            outcomes = await asyncio.gather(*(d for _, d in deliveries), return_exceptions=True)
+            for (event, _), outcome in zip(deliveries, outcomes, strict=True):
+                if isinstance(outcome, Exception) and not is_transient(outcome):
+                    failed.append((event, outcome))
+                elif isinstance(outcome, BaseException):
+                    raise outcome
+            refused = self._poison(failed)
+            if len(refused) < len(failed):
+                raise next(error for event, error in failed if (event, error) not in refused)
         except BaseException:
             # A producer that failed may hold records in flight; a new one starts clean.
             self._producer = None
             with contextlib.suppress(Exception):
                 await _stopped(producer)
             raise
+        if refused:
+            # Stored before the checkpoint moves past them: a crash between stores them again
+            # (one row per event), never skips them unrecorded.
+            await self._dead_letter(sorted(refused, key=lambda item: item[0].position))
         await self._checkpoints.set(self._checkpoint_name, batch[-1].position)
         self.last_published_position = batch[-1].position
         self.last_published_at = datetime.now(UTC)
-        RELAY_PUBLISHED.inc(len(batch))
+        self._unexpected = {p: n for p, n in self._unexpected.items() if p > batch[-1].position}
+        RELAY_PUBLISHED.inc(len(batch) - len(refused))
         log.debug("relay.published", count=len(batch), position=batch[-1].position)
+
+    def _poison(
+        self, failed: list[tuple[StoredEvent, Exception]]
+    ) -> list[tuple[StoredEvent, Exception]]:
+        """The failed events that can never be published: those Kafka refuses, and the one whose
+        same unexpected failure came back `poison_attempts` times (counted across the relay's
+        retries). Unexpected failures of several events at once are no one event's: they wait."""
+        refused = [item for item in failed if classify(item[1]) is Fault.DETERMINISTIC]
+        unexpected = [item for item in failed if classify(item[1]) is Fault.UNEXPECTED]
+        if len(unexpected) == 1:
+            [(event, _)] = unexpected
+            self._unexpected[event.position] = self._unexpected.get(event.position, 0) + 1
+            if self._unexpected[event.position] >= self._settings.poison_attempts:
+                refused += unexpected
+        return refused
+
+    async def _dead_letter(self, refused: list[tuple[StoredEvent, Exception]]) -> None:
+        """Store a dead letter per refused event; if even that fails for good, log them."""
+        now = datetime.now(UTC)
+        letters = [
+            DeadLetter(
+                source_topic=EVENT_LOG,
+                partition=0,
+                offset=event.position,
+                original_key=event.stream_id,
+                original_value=_original_value(event),
+                handler=RELAY_CHECKPOINT,
+                error_class=type(error).__name__,
+                error_message=describe(error),
+                attempts=max(self._unexpected.get(event.position, 0), 1),
+                first_failed_at=now,
+                last_failed_at=now,
+            )
+            for event, error in refused
+        ]
+        settlement = "dead_lettered"
+        try:
+            async with self._engine.begin() as connection:
+                for (event, _), letter in zip(refused, letters, strict=True):
+                    await store_dead_letter(
+                        connection, letter, uuid4(), consumer=RELAY_CONSUMER, company=event.company
+                    )
+        except Exception as failure:
+            if is_transient(failure):
+                raise  # PostgreSQL away: the batch is published again once it is back
+            settlement = "logged"  # the log below is all that is left of them
+            log.error("relay.poison_unrecorded", error=describe(failure))
+        for (event, error), letter in zip(refused, letters, strict=True):
+            count_settled(RELAY_CONSUMER, settlement, classify(error))
+            log.error(
+                "relay.event_dead_lettered", position=event.position, stream_id=event.stream_id,
+                event_type=event.event_type, error=letter.error_message, settled=settlement,
+            )  # fmt: skip
 
     def _lost_lead(self) -> bool:
         # Another relay may lead now: stop between batches rather than publish a long backlog twice.
@@ -233,6 +320,17 @@ class OutboxRelay:
             if session.lost:
                 log.warning("relay.session_lost", detail="reconnecting to take the lock again")
                 return
+
+
+def _original_value(event: StoredEvent) -> str:
+    """The record the event would have been; its coordinates when not even that can be made."""
+    try:
+        return storable_text(to_record(event).value.decode("utf-8"))
+    except Exception:  # the very failure that made it poison
+        return json.dumps(
+            {"event_id": str(event.event_id), "stream_id": storable_text(event.stream_id),
+             "version": event.version, "position": event.position}
+        )  # fmt: skip
 
 
 async def _unless_cancelled(work: Awaitable[T]) -> T:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from pydantic import SecretStr
 
@@ -35,10 +37,13 @@ class Portal:
     client: httpx.AsyncClient
     store: PostgresEventStore
     settings: Settings
+    app: FastAPI
+    """The application itself, started: to serve it over a socket as well."""
 
 
-@pytest.fixture
-async def portal(settings: Settings) -> AsyncIterator[Portal]:
+@asynccontextmanager
+async def running_portal(settings: Settings) -> AsyncIterator[Portal]:
+    """The API app with the command processor, projections and relay beside it, demo data in."""
     settings = settings.model_copy(
         update={"admin_token": SecretStr(ADMIN_TOKEN), "command_wait_s": 15.0}
     )
@@ -59,13 +64,19 @@ async def portal(settings: Settings) -> AsyncIterator[Portal]:
             async with httpx.AsyncClient(
                 transport=transport, base_url="http://portal.test", timeout=30
             ) as client:
-                yield Portal(client, store, settings)
+                yield Portal(client, store, settings, app)
     finally:
         await relay.stop()
         await relaying
         await relay.aclose()
         await broker.stop()
         await engine.dispose()
+
+
+@pytest.fixture
+async def portal(settings: Settings) -> AsyncIterator[Portal]:
+    async with running_portal(settings) as running:
+        yield running
 
 
 @pytest.fixture

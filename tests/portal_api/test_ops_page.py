@@ -140,6 +140,22 @@ async def test_a_discard_needs_a_reason_and_a_closed_dead_letter_is_reported(
     assert f"Dead letter {letter} is no longer open" in (await portal.client.get("/ops")).text
 
 
+async def test_a_reason_or_note_with_nul_is_refused_not_stored(portal: Portal) -> None:
+    await _session(portal)
+    letter = uuid.uuid4()
+    discard = await portal.client.post(
+        f"/ops/page/deadletters/{letter}/discard", data={"reason": "a\x00b"}, headers=SAME_ORIGIN
+    )
+    assert discard.status_code == 303
+    assert "The reason can hold no control characters" in (await portal.client.get("/ops")).text
+    pause = await portal.client.post(
+        "/ops/page/maps/SalesOrderHeaders/pause", data={"note": "a\x00b"}, headers=SAME_ORIGIN
+    )
+    assert pause.status_code == 303
+    assert "The note can hold no control characters" in (await portal.client.get("/ops")).text
+    assert not await _paused(portal, "SalesOrderHeaders")
+
+
 async def test_signing_out_ends_the_session(portal: Portal) -> None:
     session_id = await _session(portal)
     assert (await portal.client.get("/ops")).status_code == 200

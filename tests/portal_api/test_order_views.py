@@ -21,7 +21,7 @@ from sync_service.demo_data import (
 from sync_service.projections.worker import CONSUMER_GROUP as PROJECTIONS_GROUP
 from sync_service.relay.records import to_record
 from sync_service.streams import order_stream
-from tests.consumed import all_consumed
+from tests.kafka_offsets import until_consumed
 from tests.portal_api.conftest import ADMIN, Portal
 from tests.portal_api.views_helpers import (
     change_status,
@@ -190,7 +190,7 @@ async def test_a_redelivered_record_on_kafka_changes_nothing(portal: Portal) -> 
         )
     finally:
         await producer.stop()
-    await eventually(lambda: all_consumed(portal.settings, PROJECTIONS_GROUP, CDS_EVENTS), bool)
+    await until_consumed(portal.settings, CDS_EVENTS, PROJECTIONS_GROUP)
     # Applied again, the submit would have put the order back to `pending`.
     assert await view() == before
 

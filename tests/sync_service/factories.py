@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -81,6 +82,18 @@ def wire(command: Any, company: str = "usmf") -> bytes:
     """The record value the API publishes."""
     env: Envelope[Message] = command_envelope(command, company=company)
     return to_json_bytes(env)
+
+
+def hostile_wire(command: Any, **payload: Any) -> bytes:
+    """`command`'s record value with payload fields replaced, unchecked: what a hostile producer
+    can send, though the contracts would refuse to build such a command (a NUL, a huge number).
+
+    A nested field is given whole (`delivery_address={...}`); JSON escapes every control
+    character and lone surrogate (`\\u0000`), as any JSON encoder would on the wire.
+    """
+    data = json.loads(wire(command))
+    data["payload"].update(payload)
+    return json.dumps(data).encode()
 
 
 def stored(

@@ -33,8 +33,8 @@ from sync_service.mappings.outbound import OUTBOUND_GROUP
 from sync_service.relay import OutboxRelay
 from sync_service.settings import Settings
 from sync_service.topics import ensure_topics
-from tests.consumed import all_consumed, partitions_of
-from tests.order_flow import relay_caught_up, send_orders
+from tests.kafka_offsets import all_consumed
+from tests.order_flow import partitions_of, relay_caught_up, send_orders
 from tests.service_process import ServiceProcess
 
 pytestmark = pytest.mark.integration
@@ -152,7 +152,7 @@ async def test_sigterm_stops_the_command_processor_cleanly_mid_stream(
         assert len(applied) < len(sent)  # stopped mid-stream: some orders were still to come
 
         started.append(ServiceProcess.start(["run", "command-processor"], settings, tmp_path))
-        await eventually(lambda: all_consumed(settings, COMMAND_GROUP, PORTAL_COMMANDS), bool)
+        await eventually(lambda: all_consumed(settings, PORTAL_COMMANDS, COMMAND_GROUP), bool)
         await _stopped_cleanly(started[1])
     finally:
         for process in started:
@@ -216,7 +216,7 @@ async def test_sigterm_stops_the_outbound_worker_cleanly_mid_stream(
             )
             await eventually(lambda: relay_caught_up(settings), bool)
             started.append(ServiceProcess.start(["run", "outbound"], settings, tmp_path))
-            await eventually(lambda: all_consumed(settings, OUTBOUND_GROUP, CDS_EVENTS), bool)
+            await eventually(lambda: all_consumed(settings, CDS_EVENTS, OUTBOUND_GROUP), bool)
             await _stopped_cleanly(started[1])
         finally:
             for process in started:

@@ -6,14 +6,19 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from contracts.envelope import Envelope, Message, envelope, to_json_bytes
 from contracts.scm import SalesOrderHeader
-from contracts.topics import SCM_INBOUND
-from sync_service.erp_sim import Handled, StatusDelays, running_erp_sim
+from contracts.topics import SCM_INBOUND, SCM_SALESORDERS
+from sync_service.db.engine import create_engine
+from sync_service.erp_sim import CONSUMER_GROUP, Handled, StatusDelays, running_erp_sim
 from sync_service.erp_sim.lifecycle import answer_message_id
+from sync_service.erp_sim.order_book import sales_orders
 from sync_service.settings import Settings
+from tests.kafka_offsets import until_consumed
 from tests.sync_service.erp_sim.wire import portal_order, read_until, send
+from tests.sync_service.mappings.wire import send_raw
 
 pytestmark = pytest.mark.integration
 
@@ -142,3 +147,24 @@ async def test_a_restarted_simulator_continues_numbering_and_pending_status_chan
         "usmf-000001": ["Active", "Confirmed"],
         "usmf-000002": ["Active", "Confirmed"],
     }
+
+
+async def test_an_order_the_order_book_cannot_store_is_passed_over_and_the_next_is_numbered(
+    settings: Settings,
+) -> None:
+    poison, after = portal_order(), portal_order()
+    # A NUL in the company: PostgreSQL's text cannot hold it (or the contract refuses it).
+    raw = to_json_bytes(poison).replace(b'"dataAreaId":"usmf"', b'"dataAreaId":"us\\u0000mf"')
+    assert raw != to_json_bytes(poison)
+    key = f"usmf/{poison.payload.CDSSalesOrderId}"
+    async with running_erp_sim(settings, NO_STEPS, tick_s=0.05):
+        await send_raw(settings, SCM_SALESORDERS, (key, raw), (key, to_json_bytes(after)))
+        await until_consumed(settings, SCM_SALESORDERS, CONSUMER_GROUP)
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.connect() as connection:
+            numbered = (await connection.execute(select(sales_orders.c.cds_sales_order_id))).all()
+    finally:
+        await engine.dispose()
+    assert numbered == [(after.payload.CDSSalesOrderId,)]

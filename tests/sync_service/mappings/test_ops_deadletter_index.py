@@ -25,7 +25,7 @@ from sync_service.ops.deadletter_index import DeadLetterIndex, subscribe_deadlet
 from sync_service.settings import Settings
 from sync_service.streams import order_stream
 from tests.sync_service.mappings.orders import order_event, portal_order
-from tests.sync_service.mappings.wire import read, send
+from tests.sync_service.mappings.wire import read, send, send_raw
 
 pytestmark = pytest.mark.integration
 
@@ -141,3 +141,22 @@ async def test_a_letter_no_worker_here_handles_can_be_discarded_not_redriven(
     assert (result.outcome, result.released) == ("discarded", 0)
     [row] = await _rows(engine, letter.message_id)
     assert (row["status"], row["resolved_by"]) == ("discarded", "cli:ops")
+
+
+async def test_a_dead_letter_that_cannot_be_stored_as_sent_is_kept_and_the_topic_goes_on(
+    settings: Settings, engine: AsyncEngine, index: None
+) -> None:
+    nul = _foreign_letter(settings, "elsewhere.v1", 1)
+    raw = to_json_bytes(nul).replace(b"lines[0].ProductNumber", b"lines[0].Product\\u0000Number")
+    after = _foreign_letter(settings, "elsewhere.v1", 2)
+    await send_raw(
+        settings,
+        DEADLETTER,
+        ("k", raw),  # its text holds a NUL, which PostgreSQL's text cannot
+        ("k", b"[" * 100_000 + b"]" * 100_000),  # not a dead letter, nested too deeply to read
+        ("k", to_json_bytes(after)),
+    )
+
+    assert (await _indexed(engine, after.message_id))["offset"] == 2
+    row = await _indexed(engine, nul.message_id)
+    assert row["error_message"] == "lines[0].Product\\u0000Number: unknown"

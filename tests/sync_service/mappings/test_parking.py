@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from faststream.kafka import KafkaBroker
@@ -17,7 +18,7 @@ from sync_service.eventstore.postgres import PostgresEventStore
 from sync_service.mappings.outbound import OutboundWorker
 from sync_service.mappings.publishing import broker_publisher
 from sync_service.mappings.redrive import DeadLetterNotOpen, DeadLetterOps
-from sync_service.mappings.tables import parked_records
+from sync_service.mappings.tables import dead_letters, parked_records
 from sync_service.mappings.workers import dead_letter_ops
 from sync_service.settings import Settings
 from sync_service.streams import order_stream
@@ -127,3 +128,47 @@ async def test_discarding_releases_the_parked_records(
     assert [h.CustomerRequisitionNumber for h in headers] == ["REQ-2"]
     [closed] = await ops.list(status="discarded")
     assert closed["resolution"] == "customer cancelled by phone"
+
+
+async def test_a_redrive_releases_every_parked_record_in_order_with_one_arriving_meanwhile(
+    settings: Settings,
+    engine: AsyncEngine,
+    demo: PostgresEventStore,
+    outbound: OutboundWorker,
+    ops: DeadLetterOps,
+) -> None:
+    await _append(demo, "product-usmf-P-9000", product_without_site())
+    order = portal_order("P-9000")
+    key = order_stream(order.sales_order_id)
+
+    def numbered(requisition: str) -> Any:
+        return order_event(order.model_copy(update={"requisition_number": requisition}))
+
+    await send(settings, CDS_EVENTS, (key, order_event(order)), (key, numbered("REQ-2")),
+               (key, numbered("REQ-3")))  # fmt: skip
+    await _parked(engine, 2)
+    [listed] = await ops.list()
+    await _append(
+        demo, "product-usmf-P-9000", product_without_site(default_site="3", default_warehouse="31")
+    )
+
+    async with engine.connect() as holder, holder.begin():
+        # Ops' redrive sends the dead letter's record, then waits for this share lock before it
+        # releases the parked ones: the moment a new record of the key arrives.
+        await holder.execute(
+            select(dead_letters.c.dead_letter_id)
+            .where(dead_letters.c.dead_letter_id == listed["dead_letter_id"])
+            .with_for_update(read=True)
+        )
+        redriving = asyncio.create_task(ops.redrive(listed["dead_letter_id"]))
+        await read(settings, SCM_SALESORDERS, lambda seen: len(seen) >= 1)
+        await send(settings, CDS_EVENTS, (key, numbered("REQ-4")))
+        await _parked(engine, 3)  # parked behind the dead letter that is still open
+    result = await redriving
+
+    assert (result.outcome, result.released) == ("redriven", 3)
+    sent = await read(settings, SCM_SALESORDERS, lambda seen: len(seen) >= 4)
+    headers = [r.env.payload for r in sent if isinstance(r.env.payload, SalesOrderHeader)]
+    assert [h.CustomerRequisitionNumber for h in headers] == [None, "REQ-2", "REQ-3", "REQ-4"]
+    await _parked(engine, 0)
+    assert await ops.list() == []
