@@ -204,8 +204,9 @@ async def test_a_postgresql_restart_under_running_services_loses_and_repeats_not
         try:
             await _more_sent(sent, 15)
             await outage_stack.stop("postgres")
-            # Down until the command processor has met it (and retries), with orders waiting.
-            await running.all.wait_logged("command.transient_fault")
+            # Down until the command processor has met it (retried, and will be redelivered),
+            # with orders waiting behind.
+            await running.all.wait_logged("command.failed_will_redeliver")
             await outage_stack.start("postgres")
             await _more_sent(sent, 15)
         finally:
