@@ -23,6 +23,7 @@ from portal_api.routes import (
     products,
     views,
 )
+from portal_api.unavailable import install_unavailable_handlers
 from sync_service.db.engine import create_engine
 from sync_service.ops.lag import sampling_in_background
 from sync_service.projections.reader import PostgresOrderViews
@@ -43,6 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.reader = PostgresWriteModelReader(engine)
         app.state.order_views = PostgresOrderViews(engine)
         app.state.bus = bus
+        # Neither Kafka nor PostgreSQL is needed to start: while one is away the API answers 503
+        # and /readyz names it, and the producers connect when Kafka answers.
         await bus.start()
         try:
             async with sampling_in_background(settings, engine) as lag_sampler:
@@ -58,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.redeem_throttle = FailureThrottle(settings.redeem_failures_per_minute, 60.0)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_problem_handlers(app)
+    install_unavailable_handlers(app)
     install_openapi(app)
     for router in (
         health_router,

@@ -1,11 +1,10 @@
-"""Sends portal commands to Kafka from the API, through a broker started in the app's lifespan."""
+"""Sends portal commands to Kafka from the API, through a producer started in the app's lifespan."""
 
 from __future__ import annotations
 
-from faststream.kafka import KafkaBroker
-
 from contracts.envelope import Envelope, Message, to_json_bytes
 from contracts.topics import PORTAL_COMMANDS
+from portal_api.kafka_producer import ApiProducer
 from sync_service.settings import Settings
 
 __all__ = ["CommandBus"]
@@ -17,32 +16,30 @@ class CommandBus:
     def __init__(self, settings: Settings) -> None:
         self._topic = settings.topic(PORTAL_COMMANDS)
         # acks=all with idempotence: a 202 means the command is durably on the broker, once.
-        self._broker = KafkaBroker(
-            settings.kafka_bootstrap,
-            enable_idempotence=True,
-            acks="all",
-            client_id="dualsync-portal-api",
-            logger=None,
-        )
+        self._producer = ApiProducer(settings.kafka_bootstrap, client_id="dualsync-portal-api")
+
+    @property
+    def connected(self) -> bool:
+        """Whether commands can be sent (the producer has reached Kafka)."""
+        return self._producer.connected
 
     async def start(self) -> None:
-        """Connect the producer."""
-        await self._broker.connect()
+        """Connect the producer, in the background: the API serves (503) while Kafka is away."""
+        await self._producer.start()
 
     async def stop(self) -> None:
         """Flush and close the producer."""
-        await self._broker.stop()
+        await self._producer.stop()
 
     async def send(self, command: Envelope[Message], key: str) -> None:
-        """Publish `command` keyed by its aggregate id; raises if the broker does not confirm."""
-        await self._broker.publish(
-            to_json_bytes(command),
+        """Publish `command` keyed by its aggregate id; KafkaUnavailable if Kafka cannot take it."""
+        await self._producer.publish(
             self._topic,
-            key=key.encode("utf-8"),
-            headers={
+            key.encode("utf-8"),
+            to_json_bytes(command),
+            {
                 "message_id": str(command.message_id),
                 "type": command.type,
                 "correlation_id": str(command.correlation_id),
             },
-            correlation_id=str(command.correlation_id),
         )

@@ -13,6 +13,7 @@ from contracts.commands import PortalCommand
 from portal_api.command_bus import CommandBus
 from portal_api.outcomes import wait_for_outcome
 from portal_api.problems import Problem
+from portal_api.unavailable import RETRY_AFTER_S
 from sync_service.command_processor import command_envelope, command_key
 from sync_service.metrics import COMMANDS_ACCEPTED, COMMANDS_REFUSED
 from sync_service.settings import Settings
@@ -43,12 +44,13 @@ async def dispatch(
     message = command_envelope(command, company=company or settings.default_company)
     try:
         await bus.send(message, command_key(command).decode("utf-8"))
-    except Exception as exc:  # any producer failure: the command did not reach Kafka
+    except Exception as exc:  # any producer failure: Kafka did not acknowledge the command
         COMMANDS_REFUSED.labels(message.type, "unavailable").inc()
+        reason = str(exc) or type(exc).__name__
         raise Problem(
             503,
-            f"the command could not be queued ({type(exc).__name__}); retry later",
-            headers={"Retry-After": "5"},
+            f"Kafka did not take the command ({reason}); retry later",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
         ) from exc
     COMMANDS_ACCEPTED.labels(message.type).inc()
     if not wait:

@@ -6,6 +6,7 @@ import asyncio
 import time
 from uuid import UUID
 
+from sync_service.connectivity import is_outage
 from sync_service.writemodel.base import CommandOutcome, WriteModelReader
 
 __all__ = ["wait_for_outcome"]
@@ -21,7 +22,14 @@ async def wait_for_outcome(
     deadline = time.monotonic() + timeout_s
     pause = _FIRST_PAUSE_S
     while True:
-        outcome = await reader.command_outcome(command_id)
+        try:
+            outcome = await reader.command_outcome(command_id)
+        except Exception as error:
+            # The command is on Kafka already: PostgreSQL away now means "not known yet" (202
+            # with the status URL), not a 503 that would make the client send it again.
+            if not is_outage(error):
+                raise
+            outcome = None
         if outcome is not None:
             return outcome
         remaining = deadline - time.monotonic()

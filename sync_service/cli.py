@@ -58,9 +58,8 @@ async def _create_topics(settings: Settings) -> int:
 
 
 async def _run(settings: Settings, service: str) -> int:
-    # Check both dependencies first so that a missing one fails in seconds, with its address.
-    await check_kafka(settings.kafka_bootstrap, settings.connect_timeout_s)
-    await check_database(settings.database_url, settings.connect_timeout_s)
+    # A service waits for Kafka and PostgreSQL (DUALSYNC_START_WAIT_S bounds it) instead of
+    # failing fast like the one-off verbs: a deployment without a supervisor keeps running.
     from sync_service.service_runner import run_services
 
     await run_services(settings, service)
@@ -108,14 +107,19 @@ async def _erp_sim(settings: Settings, args: argparse.Namespace) -> int:
     from contracts.topics import SCM_INBOUND
     from sync_service.erp_sim import StatusDelays, publish_demo, run_erp_sim
 
-    await check_kafka(settings.kafka_bootstrap, settings.connect_timeout_s)
     if args.erp_sim_action == "publish-demo":
+        await check_kafka(settings.kafka_bootstrap, settings.connect_timeout_s)
         sent = await publish_demo(settings)
         print(f"erp-sim: {sent} demo records published to {settings.topic(SCM_INBOUND)}")
         return 0
-    await check_database(settings.database_url, settings.connect_timeout_s)
+    from sync_service.service_runner import run_services
+
     delays = StatusDelays(args.confirm_after, args.ship_after, args.invoice_after)
-    await run_erp_sim(settings, delays, tick_s=args.tick)
+
+    async def erp_sim(settings: Settings) -> None:
+        await run_erp_sim(settings, delays, tick_s=args.tick)
+
+    await run_services(settings, {"erp-sim": erp_sim})  # a service: waits, stops gracefully
     return 0
 
 

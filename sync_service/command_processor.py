@@ -55,7 +55,7 @@ from sync_service.eventstore.envelopes import to_new_event
 from sync_service.eventstore.postgres import PostgresEventStore
 from sync_service.eventstore.postgres_bulk import BulkEvent, append_streams, stream_versions
 from sync_service.failures import Fault, classify, describe, is_transient, printable
-from sync_service.logs import bind_correlation_id, faststream_logger, get_logger
+from sync_service.logs import bind_correlation_id, get_logger
 from sync_service.metrics import COMMANDS_REFUSED, count_events_stored
 from sync_service.poison import (
     Poisoned,
@@ -509,12 +509,13 @@ def subscribe_command_processor(
 
 async def run_command_processor(settings: Settings) -> None:
     """Run the command processor until cancelled (`dualsync run command-processor`)."""
+    from sync_service.brokers import service_broker
     from sync_service.db.engine import create_engine
     from sync_service.topics import ensure_topics
 
     await ensure_topics(settings, [PORTAL_COMMANDS])
     engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
-    broker = KafkaBroker(settings.kafka_bootstrap, logger=faststream_logger())
+    broker = service_broker(settings)
     subscribe_command_processor(broker, settings, CommandProcessor(PostgresEventStore(engine)))
     try:
         await broker.start()

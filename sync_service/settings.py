@@ -27,7 +27,16 @@ class Settings(BaseSettings):
         default="", description="prefix added to every topic name (isolates tests or tenants)"
     )
     connect_timeout_s: float = Field(
-        default=10.0, gt=0, description="how long to try reaching Kafka or PostgreSQL at start"
+        default=10.0,
+        gt=0,
+        description="how long a one-off command tries to reach Kafka or PostgreSQL before it "
+        "exits; also the bound of each connection attempt",
+    )
+    start_wait_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="how long a service waits for Kafka and PostgreSQL before it exits; "
+        "unset = until they answer",
     )
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)

@@ -19,6 +19,9 @@ from sync_service.db.migrate import upgrade_to_head
 from sync_service.settings import Settings
 from tests.stack import Stack, provide_stack
 
+# The private stack that outage tests stop and start (never the shared one below).
+pytest_plugins = ("tests.outage_stack",)
+
 _PREFIXES: set[str] = set()
 """Every topic prefix handed out in this session: their topics are deleted when it ends."""
 

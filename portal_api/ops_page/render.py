@@ -13,7 +13,7 @@ from html import escape
 from importlib.resources import files
 from typing import Any, Literal
 
-__all__ = ["Flash", "login_page", "ops_page", "refused_page"]
+__all__ = ["Flash", "login_page", "ops_page", "refused_page", "unavailable_page"]
 
 Flash = tuple[Literal["ok", "error"], str]
 """A one-time message after an action: its kind and text."""
@@ -40,13 +40,13 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def _document(title: str, body: str, nonce: str, *, script: bool = False) -> str:
+def _document(title: str, body: str, nonce: str, *, script: bool = False, head: str = "") -> str:
     js = f'<script nonce="{nonce}">{_static("ops.js")}</script>' if script else ""
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<link rel="icon" href="data:,">'
-        f"<title>{_e(title)}</title>"
+        f"<title>{_e(title)}</title>{head}"
         f'<style nonce="{nonce}">{_static("ops.css")}</style></head>'
         f"<body>{body}{js}</body></html>"
     )
@@ -81,6 +81,16 @@ def refused_page(nonce: str, detail: str) -> str:
 <form method="post" action="/ops/logout"><button type="submit" id="sign-out">
 Sign in with another credential</button></form></section></main>"""
     return _document("dualsync ops: refused", body, nonce)
+
+
+def unavailable_page(nonce: str, detail: str, retry_after_s: int) -> str:
+    """503: Kafka or PostgreSQL is away; the page tries again by itself."""
+    body = f"""<main class="login"><section id="unavailable" role="alert">
+<h2>dualsync is waiting for a dependency</h2><p>{_e(detail)}</p>
+<p class="muted">Nothing was changed. This page loads again in {retry_after_s} seconds, or
+<a href="/ops">try again now</a>.</p></section></main>"""
+    refresh = f'<meta http-equiv="refresh" content="{retry_after_s}; url=/ops">'
+    return _document("dualsync ops: unavailable", body, nonce, head=refresh)
 
 
 def ops_page(

@@ -10,18 +10,26 @@ import base64
 import json
 import re
 import secrets
+from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import parse_qs
 from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 
 from contracts.bounds import MULTI_LINE_PATTERN
 from portal_api.auth import caller_for_hash
 from portal_api.limits import FailureThrottle
 from portal_api.ops_page import backend
-from portal_api.ops_page.render import Flash, login_page, ops_page, refused_page
+from portal_api.ops_page.render import (
+    Flash,
+    login_page,
+    ops_page,
+    refused_page,
+    unavailable_page,
+)
 from portal_api.ops_page.session import (
     OPS_COOKIE,
     OPS_COOKIE_PATH,
@@ -30,13 +38,38 @@ from portal_api.ops_page.session import (
     same_origin,
 )
 from portal_api.problems import Problem
+from portal_api.unavailable import RETRY_AFTER_S, unavailable_problem
 from sync_service.domain.credentials import hash_secret
 from sync_service.domain.roles import Caller
 from sync_service.settings import Settings
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/ops", include_in_schema=False)
+
+class _PageRoute(APIRoute):
+    """A page route: Kafka or PostgreSQL away is a readable 503 page, not problem JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handle_or_unavailable(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except Exception as error:
+                problem = unavailable_problem(error)
+                if problem is None:
+                    raise
+                response = _html(
+                    request, unavailable_page, 503, detail=problem.detail,
+                    retry_after_s=RETRY_AFTER_S,
+                )  # fmt: skip
+                response.headers.update(problem.headers)
+                return response
+
+        return handle_or_unavailable
+
+
+router = APIRouter(prefix="/ops", include_in_schema=False, route_class=_PageRoute)
 
 _FLASH_COOKIE = "dualsync_ops_flash"
 _NOT_ADMIN = (

@@ -5,7 +5,8 @@ Every action is logged with who did it: `admin-token` for the bootstrap credenti
 sync_service.ops.actions, which the ops page and the CLI call as well.
 
 Redrive needs the workers' handlers and a Kafka publisher: `actions_running` builds them once
-in the app's lifespan (a producer of its own, idempotent, acks=all) and the routes reuse them.
+in the app's lifespan (a producer of its own, portal_api.kafka_producer) and the routes reuse
+them.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request
-from faststream.kafka import KafkaBroker
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.bounds import MULTI_LINE_PATTERN, Code, Timestamp
 from contracts.errors import FieldError
 from portal_api.auth import AdminCaller
+from portal_api.kafka_producer import ApiProducer
 from portal_api.openapi import (
     ADMIN_ONLY,
     NEEDS_STORE,
@@ -35,7 +36,6 @@ from portal_api.problems import Problem
 from portal_api.schemas import CURSOR_PATTERN
 from sync_service.mappings import MAPS
 from sync_service.mappings.faults import is_transient
-from sync_service.mappings.publishing import broker_publisher
 from sync_service.mappings.redrive import (
     DeadLetterFilter,
     DeadLetterNotFound,
@@ -73,17 +73,15 @@ async def actions_running(
     routes and page, with the Kafka producer a redrive publishes through."""
     from sync_service.mappings.workers import dead_letter_ops
 
-    broker = KafkaBroker(
-        settings.kafka_bootstrap, enable_idempotence=True, acks="all",
-        client_id="dualsync-ops-actions", logger=None,
-    )  # fmt: skip
-    await broker.connect()
+    # Connects in the background: the API serves while Kafka is away, and a redrive then is 503.
+    producer = ApiProducer(settings.kafka_bootstrap, client_id="dualsync-ops-actions")
+    await producer.start()
     app.state.engine = engine
-    app.state.dead_letter_ops = dead_letter_ops(engine, settings, broker_publisher(broker))
+    app.state.dead_letter_ops = dead_letter_ops(engine, settings, producer.publish)
     try:
         yield
     finally:
-        await broker.stop()
+        await producer.stop()
 
 
 # --- bodies and answers ---------------------------------------------------------------------

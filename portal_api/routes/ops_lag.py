@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Request
 
 from portal_api.auth import AdminCaller
 from portal_api.openapi import ADMIN_ONLY, NEEDS_STORE
-from portal_api.problems import Problem
 from sync_service.ops.lag import LagSampler
 from sync_service.ops.lag_report import LagReport
 
@@ -20,11 +18,4 @@ router = APIRouter(prefix="/ops", tags=["ops"], responses=NEEDS_STORE)
 async def lag(request: Request, caller: AdminCaller) -> LagReport:
     """Lag per consumer group and partition, per map and projection, and of the relay."""
     sampler: LagSampler = request.app.state.lag_sampler
-    try:
-        return await sampler.sample()
-    except (KafkaError, OSError, TimeoutError) as error:
-        raise Problem(
-            503,
-            f"Kafka did not answer the lag sample: {type(error).__name__}: {error}",
-            headers={"Retry-After": "5"},
-        ) from error
+    return await sampler.sample()  # Kafka or PostgreSQL away: 503 (portal_api.unavailable)

@@ -23,7 +23,6 @@ from uuid import UUID
 
 from aiokafka import AIOKafkaProducer
 from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from contracts.envelope import Envelope, Message, to_json_bytes
@@ -31,10 +30,11 @@ from contracts.errors import ContractError
 from contracts.registry import decode
 from contracts.scm import SalesOrderHeader
 from contracts.topics import SCM_INBOUND, SCM_SALESORDERS
+from sync_service.brokers import service_broker
 from sync_service.erp_sim.lifecycle import ACTIVE, StatusDelays, answer_envelope, inbound_key
 from sync_service.erp_sim.order_book import NumberedOrder, OrderBook
 from sync_service.failures import describe
-from sync_service.logs import faststream_logger, get_logger
+from sync_service.logs import get_logger
 from sync_service.poison import Poisoned, RetryPolicy, count_settled, retry_classified
 from sync_service.raw_records import raw_body, tolerant_parser
 from sync_service.settings import Settings
@@ -186,7 +186,7 @@ async def running_erp_sim(
     await book.create_tables()
     producer = await start_producer(settings, "dualsync-erp-sim")
     simulator = ErpSimulator(book, producer, settings, delays)
-    broker = KafkaBroker(settings.kafka_bootstrap, logger=faststream_logger())
+    broker = service_broker(settings)
 
     @broker.subscriber(
         settings.topic(SCM_SALESORDERS),

@@ -26,7 +26,7 @@ from contracts.topics import (
     SCM_INBOUND,
     SCM_SALESORDERS,
 )
-from sync_service.logs import faststream_logger, get_logger
+from sync_service.logs import get_logger
 from sync_service.mappings.faults import FaultPolicy, Handled, SourceRecord, envelope_field
 from sync_service.mappings.inbound import INBOUND_GROUP, INBOUND_MAPS, InboundWorker
 from sync_service.mappings.outbound import OUTBOUND_GROUP, OutboundWorker
@@ -91,11 +91,13 @@ def subscribe(
     async def on_record(message: KafkaMessage) -> None:
         record = source_record(message)
         map_name = map_of(envelope_field(record, "type"))
-        if await switch.is_paused(map_name):
-            await asyncio.sleep(MAX_STALENESS_S)  # look again soon, without spinning
-            await message.nack()  # seek back: the record waits in Kafka, in order
-            return
         try:
+            # Inside the try: PostgreSQL away while reading the map states is an outage too,
+            # read again after the pause below rather than at once, over and over.
+            if await switch.is_paused(map_name):
+                await asyncio.sleep(MAX_STALENESS_S)  # look again soon, without spinning
+                await message.nack()  # seek back: the record waits in Kafka, in order
+                return
             handled = await policy.run(record, work)
         except Exception:
             log.exception("mapping.failed_will_redeliver", consumer=group)
@@ -137,17 +139,19 @@ def subscribe_batches(
         raws: Any = message.raw_message
         blocked: dict[TopicPartition, int] = {}
         ready: list[tuple[SourceRecord, str | None]] = []
-        for raw in raws:
-            record = _source_record(raw)
-            where = TopicPartition(record.topic, record.partition)
-            if where in blocked:
-                continue
-            map_name = map_of(envelope_field(record, "type"))
-            if await switch.is_paused(map_name):
-                blocked[where] = record.offset
-                continue
-            ready.append((record, map_name))
         try:
+            # Inside the try: PostgreSQL away while reading the map states is an outage too,
+            # read again after the pause below rather than at once, over and over.
+            for raw in raws:
+                record = _source_record(raw)
+                where = TopicPartition(record.topic, record.partition)
+                if where in blocked:
+                    continue
+                map_name = map_of(envelope_field(record, "type"))
+                if await switch.is_paused(map_name):
+                    blocked[where] = record.offset
+                    continue
+                ready.append((record, map_name))
             handled = await worker.handle_batch(
                 [record for record, _ in ready], lambda record: policy.run(record, worker.handle)
             )
@@ -248,14 +252,13 @@ async def run_inbound(settings: Settings) -> None:
 
 
 async def _run(settings: Settings, name: str, topics: list[str], wire: Any) -> None:
+    from sync_service.brokers import service_broker
     from sync_service.db.engine import create_engine
     from sync_service.topics import ensure_topics
 
     await ensure_topics(settings, topics)
     engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
-    broker = KafkaBroker(
-        settings.kafka_bootstrap, logger=faststream_logger(), enable_idempotence=True
-    )
+    broker = service_broker(settings, enable_idempotence=True)
     wire(broker, settings, engine)
     try:
         await broker.start()

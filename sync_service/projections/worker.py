@@ -40,7 +40,7 @@ from sync_service.db.schema import events
 from sync_service.eventstore.base import StoredEvent
 from sync_service.eventstore.envelopes import to_envelope_json
 from sync_service.failures import describe, is_transient
-from sync_service.logs import faststream_logger, get_logger
+from sync_service.logs import get_logger
 from sync_service.mappings.dead_letter_rows import EVENT_LOG, store_dead_letter
 from sync_service.metrics import count_projected
 from sync_service.poison import (
@@ -288,12 +288,13 @@ def subscribe_projections(
 
 async def run_projections(settings: Settings) -> None:
     """Run the projections worker until cancelled (`dualsync run projections`)."""
+    from sync_service.brokers import service_broker
     from sync_service.db.engine import create_engine
     from sync_service.topics import ensure_topics
 
     await ensure_topics(settings, [CDS_EVENTS])
     engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
-    broker = KafkaBroker(settings.kafka_bootstrap, logger=faststream_logger())
+    broker = service_broker(settings)
     subscribe_projections(broker, settings, ProjectionsWorker(engine))
     try:
         await broker.start()

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.deadletter import DeadLetter
 from contracts.topics import CDS_EVENTS
+from sync_service.brokers import STOP_GRACE_S
 from sync_service.db.engine import create_engine
 from sync_service.eventstore.base import CheckpointStore, StoredEvent
 from sync_service.eventstore.postgres import PostgresCheckpointStore, PostgresEventStore
@@ -48,8 +49,11 @@ __all__ = ["RELAY_CHECKPOINT", "RELAY_CONSUMER", "OutboxRelay", "run_relay"]
 RELAY_CHECKPOINT = "outbox-relay"
 RELAY_CONSUMER = "dualsync-relay"
 """The consumer its dead letters name."""
-# Bounds one batch's wait for acknowledgements while Kafka is away, so a stop is never stuck.
+# Bounds each produce request. It does not bound a batch's wait while Kafka is away: an
+# idempotent producer holds its records until the broker is back (a stop bounds that instead).
 _KAFKA_REQUEST_TIMEOUT_MS = 15_000
+_PRODUCER_STOP_S = 2.0
+"""A producer's stop flushes what it holds; while Kafka is away that would never end."""
 
 log = get_logger(__name__)
 T = TypeVar("T")
@@ -160,7 +164,7 @@ class OutboxRelay:
         """Release the producer, and the engine if the relay created it."""
         producer, self._producer = self._producer, None
         if producer is not None:
-            await producer.stop()
+            await _stopped(producer)
         if self._own_engine:
             await self._engine.dispose()
 
@@ -194,7 +198,7 @@ class OutboxRelay:
             # A producer that failed may hold records in flight; a new one starts clean.
             self._producer = None
             with contextlib.suppress(Exception):
-                await producer.stop()
+                await _stopped(producer)
             raise
         if refused:
             # Stored before the checkpoint moves past them: a crash between stores them again
@@ -330,15 +334,28 @@ def _original_value(event: StoredEvent) -> str:
 
 
 async def _unless_cancelled(work: Awaitable[T]) -> T:
-    """Finish `work` even if the caller is cancelled, so a stop never abandons a sent batch."""
+    """Finish `work` even if the caller is cancelled, so a stop does not abandon a batch Kafka
+    is taking; one that Kafka cannot take within STOP_GRACE_S (it is away) is abandoned: its
+    checkpoint stays, and it is published again after a restart."""
     task = asyncio.ensure_future(work)
     try:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
-        await asyncio.wait({task})
+        await asyncio.wait({task}, timeout=STOP_GRACE_S)
+        if not task.done():
+            task.cancel()
+            await asyncio.wait({task})
         if not task.cancelled():
             task.exception()  # retrieved: the cancellation is what the caller hears about
         raise
+
+
+async def _stopped(producer: AIOKafkaProducer) -> None:
+    """Stop `producer`, dropping what it still holds if Kafka does not take it in time."""
+    try:
+        await asyncio.wait_for(producer.stop(), _PRODUCER_STOP_S)
+    except TimeoutError:
+        log.warning("relay.producer_stop_timed_out", detail="unacknowledged records dropped")
 
 
 async def run_relay(settings: Settings) -> None:

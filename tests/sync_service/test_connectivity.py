@@ -1,4 +1,5 @@
-"""A service or command that needs an unreachable dependency fails fast, naming the address."""
+"""Reaching Kafka and PostgreSQL: one-off commands fail fast naming the address; services wait,
+and give up the same way only when DUALSYNC_START_WAIT_S bounds the wait."""
 
 from __future__ import annotations
 
@@ -6,10 +7,20 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Awaitable
 
 import pytest
+from aiokafka import AIOKafkaClient
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from sync_service.connectivity import DependencyUnavailable, check_database, check_kafka
+from sync_service.connectivity import (
+    DependencyUnavailable,
+    check_database,
+    check_kafka,
+    is_outage,
+)
 
 
 def _closed_port() -> int:
@@ -40,24 +51,89 @@ async def test_reachable_stack_passes(kafka_bootstrap: str, database_url: str) -
     await check_database(database_url, timeout_s=10)
 
 
-@pytest.mark.parametrize("verb", [["check"], ["run", "all"], ["topics", "create"]])
+@pytest.mark.parametrize(
+    "verb",
+    [["check"], ["topics", "create"], ["run", "all"], ["erp-sim"]],
+)
 def test_cli_without_kafka_exits_with_a_message_not_a_traceback(verb: list[str]) -> None:
     address = f"127.0.0.1:{_closed_port()}"
     env = {
         **os.environ,
         "DUALSYNC_KAFKA_BOOTSTRAP": address,
-        "DUALSYNC_CONNECT_TIMEOUT_S": "2",
+        "DUALSYNC_CONNECT_TIMEOUT_S": "2",  # one-off verbs
+        "DUALSYNC_START_WAIT_S": "2",  # services wait, bounded here
         "DUALSYNC_LOG_FORMAT": "console",
     }
-    # The timeout guards against a hang: the command itself gives up after 2 s.
-    result = subprocess.run(
-        [sys.executable, "-m", "sync_service.cli", *verb],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _dualsync(verb, env)
     assert result.returncode == 2, result.stderr
     assert f"cannot reach Kafka at {address}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _dualsync(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    # The timeout guards against a hang: the command itself gives up after 2 s.
+    return subprocess.run(
+        [sys.executable, "-m", "sync_service.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.integration
+def test_a_service_without_postgresql_gives_up_when_told(kafka_bootstrap: str) -> None:
+    url = f"postgresql+asyncpg://dualsync:s3cret@127.0.0.1:{_closed_port()}/dualsync"
+    env = {
+        **os.environ,
+        "DUALSYNC_KAFKA_BOOTSTRAP": kafka_bootstrap,
+        "DUALSYNC_DATABASE_URL": url,
+        "DUALSYNC_START_WAIT_S": "2",
+        "DUALSYNC_LOG_FORMAT": "json",
+    }
+    result = _dualsync(["run", "command-processor"], env)
+    assert result.returncode == 2, result.stderr
+    shown = url.replace("s3cret", "***")
+    assert f"dualsync: error: cannot reach PostgreSQL at {shown} (tried for" in result.stderr
+    assert '"event": "dependencies.waiting"' in result.stderr  # it waited, and said so
+    assert "s3cret" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def _raised(work: Awaitable[object]) -> BaseException:
+    try:
+        await work
+    except Exception as error:
+        return error
+    raise AssertionError("it did not fail")
+
+
+async def test_a_refused_connection_is_an_outage() -> None:
+    port = _closed_port()
+    database = create_async_engine(f"postgresql+asyncpg://dualsync:x@127.0.0.1:{port}/dualsync")
+    try:
+        assert is_outage(await _raised(database.connect().start()))
+    finally:
+        await database.dispose()
+    kafka = AIOKafkaClient(bootstrap_servers=f"127.0.0.1:{port}")
+    try:
+        assert is_outage(await _raised(kafka.bootstrap()))
+    finally:
+        await kafka.close()
+
+
+@pytest.mark.integration
+async def test_what_a_statement_gets_wrong_is_no_outage(database_url: str) -> None:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            for statement in ("SELECT 1/0", "SELECT 'a\x00b'::text"):  # 22012, 08P01
+                error = await _raised(connection.execute(text(statement)))
+                assert isinstance(error, DBAPIError)
+                assert not is_outage(error), statement
+                await connection.rollback()
+    finally:
+        await engine.dispose()
+    assert not is_outage(FileNotFoundError("no such file"))
+    assert not is_outage(ValueError("bad input"))
