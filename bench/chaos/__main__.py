@@ -55,9 +55,13 @@ def _parser() -> argparse.ArgumentParser:
     seconds("--retry-for", 120.0, "how long a client retries one order")
     seconds("--request-timeout", 10.0, "one request's time limit")
     seconds("--restart-after", 1.0, "how long a killed replica stays down")
-    add("--erp-delays", type=_delays, default=StatusDelays(1.0, 2.0, 3.0), metavar="C,S,I",
-        help="ERP simulator: confirm, ship, invoice after numbering (1s,2s,3s)")  # fmt: skip
-    seconds("--drain-timeout", 300.0, "the drain's time limit")
+    # The simulator answers each order once (its number) unless told to play the later statuses
+    # too: each is another record through the inbound worker, which is the slowest stage.
+    add("--erp-delays", type=_delays, default=StatusDelays(0, 0, 0), metavar="C,S,I",
+        help="ERP simulator: confirm, ship, invoice after numbering, e.g. 1s,2s,3s "
+        "(default 0,0,0: the number only)")  # fmt: skip
+    add("--drain-timeout", type=float, metavar="S",
+        help="the drain's time limit (default 120 s + 0.1 s per order)")  # fmt: skip
     seconds("--rebuild-timeout", 300.0, "the rebuild's time limit")
     add("--seed", type=int, help="of the kill schedule and victims (default: random, printed)")
     add("--json", action="store_true", help="the verdict as JSON on stdout (the table on stderr)")
@@ -73,8 +77,9 @@ def _plan(args: argparse.Namespace) -> ChaosPlan:
     )
     seed = args.seed if args.seed is not None else secrets.randbelow(1_000_000)
     faults = FaultPlan(args.kills, load.span_s, restart, args.outage, seed)
+    drain_s = args.drain_timeout if args.drain_timeout is not None else 120 + 0.1 * args.orders
     return ChaosPlan(
-        load, faults, args.restart_after, args.erp_delays, args.drain_timeout, args.rebuild_timeout
+        load, faults, args.restart_after, args.erp_delays, drain_s, args.rebuild_timeout
     )
 
 

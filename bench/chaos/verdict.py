@@ -98,7 +98,8 @@ class Verdict:
             row("visible to the Administrator", f["visible"], f["visible"] == f["accepted"]),
             row("numbered by the ERP simulator", f["numbered"], f["numbered"] == f["accepted"]),
             row("lost (accepted, missing anywhere)", f["lost"], f["lost"] == 0),
-            row("views equal to a rebuild", "yes" if self.rebuild.equal else "no",
+            row("views equal to a rebuild", ("yes" if self.rebuild.equal else "no") + (
+                "" if self.drain.drained else " (not drained: rows may just be behind)"),
                 self.rebuild.equal),
             row("answers 500", self.answers.get("500", 0), not self.answers.get("500")),
             row("answers by status", answers or "-"),
