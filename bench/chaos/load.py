@@ -79,6 +79,8 @@ class Load:
     orders: list[ClientOrder] = field(default_factory=list)
     answers: Counter[str] = field(default_factory=Counter)
     examples_500: list[str] = field(default_factory=list)
+    improper_503: int = 0
+    """503s without Retry-After or not a problem (application/problem+json)."""
     sent: int = 0
     started: float = 0.0
     """Monotonic time the first order was offered."""
@@ -100,6 +102,12 @@ def _body(number: int, caller: Caller) -> dict[str, Any]:
         # Everybody but an Administrator orders for the customer of their own contact record.
         del body["company"], body["customer_account"]
     return body
+
+
+def _proper_503(answer: httpx.Response) -> bool:
+    # SPEC §10: while Kafka or PostgreSQL is down the API answers 503 with Retry-After.
+    problem = answer.headers.get("content-type", "").startswith("application/problem+json")
+    return problem and "Retry-After" in answer.headers
 
 
 def _backoff(attempt: int, answer: httpx.Response | None) -> float:
@@ -136,6 +144,8 @@ async def _submit(
             status = answer.status_code
             load.answers[str(status)] += 1
             order.last_answer = f"{status}: {answer.text[:200]}"
+            if status == 503 and not _proper_503(answer):
+                load.improper_503 += 1
             if status == 500 and len(load.examples_500) < _EXAMPLES:
                 at = time.monotonic() - load.started
                 load.examples_500.append(f"{at:.1f}s, api-{replica + 1}: {answer.text[:300]}")

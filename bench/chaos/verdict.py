@@ -57,6 +57,8 @@ class Verdict:
             reasons.append(f"{duplicates} duplicate effects")
         if self.answers.get("500"):
             reasons.append(f"{self.answers['500']} answers 500")
+        if f["improper_503"]:
+            reasons.append(f"{f['improper_503']} answers 503 without Retry-After or not a problem")
         if self.exits:
             reasons.append(f"{len(self.exits)} service exits that were not kills")
         if not self.drain.drained:
@@ -102,6 +104,8 @@ class Verdict:
                 "" if self.drain.drained else " (not drained: rows may just be behind)"),
                 self.rebuild.equal),
             row("answers 500", self.answers.get("500", 0), not self.answers.get("500")),
+            row("  503 without Retry-After or not a problem", f["improper_503"],
+                f["improper_503"] == 0),
             row("answers by status", answers or "-"),
             row("kills (kill -9)", f"{len(self.kills)}: " + ", ".join(
                 f"{name} {count}" for name, count in sorted(by_replica.items()))),
@@ -202,6 +206,7 @@ def judge(
         "visible": len(visible),
         "numbered": len(numbered),
         "lost": len(accepted) - len(everywhere),
+        "improper_503": load.improper_503,
         "dead_letters": store.dead_letters,
         "rejected": store.rejected,
     }
