@@ -26,7 +26,7 @@ from sync_service.settings import Settings
 __all__ = ["AdminView", "StoreFacts", "admin_view", "erp_numbers", "scm_records", "store_facts"]
 
 _PAGE: Final = 200
-_READ_TIMEOUT_S: Final = 120.0
+_READ_TIMEOUT_S: Final = 600.0
 
 
 @dataclass
