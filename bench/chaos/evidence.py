@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -120,21 +121,26 @@ class AdminView:
     pages: int = 0
 
 
-async def admin_view(api_url: str, admin_token: str, timeout_s: float = 120.0) -> AdminView:
-    """Every order the Administrator sees, page by page (a failed page is asked again)."""
+async def admin_view(
+    api_urls: Sequence[str], admin_token: str, timeout_s: float = 120.0
+) -> AdminView:
+    """Every order the Administrator sees, page by page (a failed page is asked again, of the
+    next API replica)."""
     view = AdminView()
     headers = {"Authorization": f"Bearer {admin_token}"}
     deadline = time.monotonic() + timeout_s
     cursor: str | None = None
-    async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=30) as client:
+    replica = 0
+    async with httpx.AsyncClient(headers=headers, timeout=30) as client:
         while True:
             params: dict[str, Any] = {"limit": _PAGE, **({"cursor": cursor} if cursor else {})}
             try:
-                answer = await client.get("/orders", params=params)
+                answer = await client.get(f"{api_urls[replica]}/orders", params=params)
                 answer.raise_for_status()
             except httpx.HTTPError:
                 if time.monotonic() > deadline:
                     raise
+                replica = (replica + 1) % len(api_urls)
                 await asyncio.sleep(0.5)
                 continue
             page = answer.json()

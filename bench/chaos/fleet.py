@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import time
 from collections.abc import Sequence
@@ -26,6 +27,11 @@ __all__ = ["REPLICAS", "WORKERS", "Fleet", "Kill", "Replica", "UnexpectedExit"]
 WORKERS: Final = ("command-processor", "relay", "projections", "outbound", "inbound")
 REPLICAS: Final = 2
 _TAIL_LINES: Final = 12
+_SEARCHED_LINES: Final = 200
+# A frame of our own code in a traceback: where a crash came from, past the library frames.
+_OWN_FRAME: Final = re.compile(
+    r'File "[^"]*/((?:sync_service|portal_api|contracts)/[^"]+)", line (\d+)'
+)
 _SUPERVISE_EVERY_S: Final = 0.1
 
 
@@ -48,13 +54,25 @@ class UnexpectedExit:
     status: int
     log: str
     tail: str
+    where: str | None = None
+    """The innermost frame of dualsync's own code in the log's last traceback, if any."""
+
+    @property
+    def last_line(self) -> str:
+        """The log's last line: for a CLI error, the whole message."""
+        return (self.tail.splitlines() or ["(empty log)"])[-1]
 
     def as_dict(self) -> dict[str, Any]:
         """For the verdict's JSON."""
         return {
             "at_s": round(self.at_s, 1), "replica": self.replica, "pid": self.pid,
-            "status": self.status, "log": self.log, "tail": self.tail,
+            "status": self.status, "log": self.log, "where": self.where, "tail": self.tail,
         }  # fmt: skip
+
+
+def _innermost_own_frame(child: ChildProcess) -> str | None:
+    frames = _OWN_FRAME.findall(child.tail(_SEARCHED_LINES))
+    return f"{frames[-1][0]}:{frames[-1][1]}" if frames else None
 
 
 @dataclass
@@ -163,12 +181,13 @@ class Fleet:
             return
         replica.down_since = time.monotonic()
         child.log.flush()
-        tail = child.tail(_TAIL_LINES)
-        self.exits.append(
-            UnexpectedExit(self.now(), replica.name, child.pid, status, str(child.log_path), tail)
-        )
-        last = (tail.splitlines() or ["(empty log)"])[-1]
-        say(f"chaos: {replica.name} (pid {child.pid}) exited by itself, status {status}: {last}")
+        exit_ = UnexpectedExit(
+            self.now(), replica.name, child.pid, status, str(child.log_path),
+            child.tail(_TAIL_LINES), _innermost_own_frame(child),
+        )  # fmt: skip
+        self.exits.append(exit_)
+        say(f"chaos: {replica.name} (pid {child.pid}) exited by itself, status {status}: "
+            f"{exit_.last_line}" + (f" (in {exit_.where})" if exit_.where else ""))  # fmt: skip
 
     def check(self) -> None:
         """One round of supervision: record exits that were not kills, restart what is due."""

@@ -83,7 +83,7 @@ class Load:
     """503s without Retry-After or not a problem (application/problem+json)."""
     sent: int = 0
     started: float = 0.0
-    """Monotonic time the first order was offered."""
+    """Monotonic time the first order was offered (the run's clock may set it beforehand)."""
     elapsed_s: float = 0.0
 
     def count(self, outcome: Outcome) -> int:
@@ -184,7 +184,7 @@ async def run_load(api_urls: Sequence[str], callers: Sequence[Caller], load: Loa
                 in_flight.release()
 
         tasks: list[asyncio.Task[None]] = []
-        start = load.started = time.monotonic()
+        start = load.started = load.started or time.monotonic()
         for number in range(plan.orders):
             caller = callers[number % len(callers)]
             order = ClientOrder(number, caller.name, str(uuid.uuid4()))

@@ -130,7 +130,7 @@ async def _setup(sandbox: Sandbox, plan: ChaosPlan, log_dir: Path) -> Fleet:
 
 
 async def _verdict(
-    sandbox: Sandbox, plan: ChaosPlan, fleet: Fleet, load: Load, verdict: Verdict
+    sandbox: Sandbox, plan: ChaosPlan, urls: list[str], load: Load, verdict: Verdict
 ) -> None:
     settings = sandbox.settings
     engine = create_engine(settings.database_url)
@@ -139,10 +139,9 @@ async def _verdict(
         verdict.drain = await drain(settings, engine, plan.erp_delays, plan.drain_timeout_s)
         say(f"chaos: drain {'done' if verdict.drain.drained else 'timed out'} "
             f"after {verdict.drain.waited_s:.1f}s; checking every order")  # fmt: skip
-        api_url = f"http://{settings.api_host}:{settings.api_port}"
         facts = await store_facts(engine)
         scm = await scm_records(settings)
-        view = await admin_view(api_url, sandbox.admin_token)
+        view = await admin_view(urls, sandbox.admin_token)
         numbers = await erp_numbers(engine)
         verdict.figures = judge(load, facts, scm, view, numbers)
         say("chaos: comparing the views with `dualsync projections rebuild`")
@@ -170,9 +169,10 @@ async def run_chaos(
             f"{', '.join(c.name for c in callers)}; {plan.faults.kills} kills (seed "
             f"{plan.faults.seed}); restarts: {', '.join(plan.faults.restart) or 'none'}"
         )
+        # One clock for the verdict: kills, outages, exits and answers, from the first order.
+        load_start = fleet.started = load.started = time.monotonic()
         progress = asyncio.create_task(_progress(load, fleet, plan))
         faults = asyncio.create_task(run_faults(plan.faults, fleet, stack))
-        load_start = time.monotonic()
         try:
             await run_load(urls, callers, load)
             verdict.timings["load_s"] = time.monotonic() - load_start
@@ -182,7 +182,7 @@ async def run_chaos(
             faults.cancel()
         say(f"chaos: load done in {verdict.timings['load_s']:.1f}s: "
             f"{load.count('accepted')}/{plan.load.orders} accepted")  # fmt: skip
-        await _verdict(sandbox, plan, fleet, load, verdict)
+        await _verdict(sandbox, plan, urls, load, verdict)
         fleet.check()
     finally:
         supervising.cancel()

@@ -47,8 +47,10 @@ class Verdict:
         reasons = []
         if f["not_accepted"]:
             reasons.append(f"{f['not_accepted']} orders never answered 202 (refused or gave up)")
-        if f["lost"]:
+        if f["lost"] and self.drain.drained:
             reasons.append(f"{f['lost']} accepted orders lost")
+        elif f["lost"]:
+            reasons.append(f"{f['lost']} accepted orders missing somewhere (lost or in flight)")
         duplicates = (
             f["stored_more_than_once"] + f["client_orders_stored_twice"]
             + f["scm_duplicate_effects"] + f["statuses_stored_twice"]
@@ -99,7 +101,8 @@ class Verdict:
                 f["statuses_stored_twice"] == 0),
             row("visible to the Administrator", f["visible"], f["visible"] == f["accepted"]),
             row("numbered by the ERP simulator", f["numbered"], f["numbered"] == f["accepted"]),
-            row("lost (accepted, missing anywhere)", f["lost"], f["lost"] == 0),
+            row("lost (accepted, missing anywhere)" if self.drain.drained else
+                "lost or still in flight (not drained)", f["lost"], f["lost"] == 0),
             row("views equal to a rebuild", ("yes" if self.rebuild.equal else "no") + (
                 "" if self.drain.drained else " (not drained: rows may just be behind)"),
                 self.rebuild.equal),
@@ -124,13 +127,8 @@ class Verdict:
         widths = [max(len(r[i]) for r in rows) for i in range(2)]
         lines = [f"{r[0].ljust(widths[0])}  {r[1].ljust(widths[1])}  {r[2]}".rstrip() for r in rows]
         lines.insert(1, f"{'-' * widths[0]}  {'-' * widths[1]}  ---")
-        for e in self.exits:
-            lines += [
-                "",
-                f"{e.replica} (pid {e.pid}) exited with status {e.status} at {e.at_s:.0f}s "
-                f"without being killed; {e.log} ends:",
-                e.tail,
-            ]
+        lines.append("(times are seconds since the first order was sent)")
+        lines += _exits(self.exits)
         if self.examples_500:
             lines += ["", "first answers 500 (seconds into the load, replica, body):",
                       *self.examples_500]  # fmt: skip
@@ -160,6 +158,26 @@ class Verdict:
             "timings": {name: round(value, 1) for name, value in self.timings.items()},
             "parameters": self.parameters,
         }
+
+
+def _exits(exits: list[UnexpectedExit]) -> list[str]:
+    """Exits grouped by how they ended (status and last log line): one tail per kind."""
+    kinds: dict[tuple[int, str], list[UnexpectedExit]] = {}
+    for e in exits:
+        kinds.setdefault((e.status, e.last_line), []).append(e)
+    lines: list[str] = []
+    for (status, _), group in kinds.items():
+        first = group[0]
+        who = ", ".join(f"{e.replica} at {e.at_s:.0f}s" for e in group)
+        lines += [
+            "",
+            f"{len(group)} exited with status {status} without being killed: {who}",
+            f"the log of {first.replica} ({first.log}) ends"
+            + (f" (last frame of ours: {first.where})" if first.where else "")
+            + ":",
+            first.tail,
+        ]
+    return lines
 
 
 def judge(
