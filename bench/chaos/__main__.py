@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     seconds("--outage", 5.0, "how long a restarted part stays down")
     add("--rate", type=float, default=50.0, metavar="PER_S", help="orders offered per second (50)")
     add("--concurrency", type=int, default=32, metavar="N", help="orders in flight at most (32)")
-    seconds("--retry-for", 120.0, "how long a client retries one order")
+    seconds("--retry-for", 300.0, "how long a client retries one order")
     seconds("--request-timeout", 10.0, "one request's time limit")
     seconds("--restart-after", 1.0, "how long a killed replica stays down")
     # The simulator answers each order once (its number) unless told to play the later statuses
