@@ -50,8 +50,20 @@ def _parser() -> argparse.ArgumentParser:
     add("--restart-postgres", action="store_true",
         help="restart PostgreSQL once, mid-run (private stack)")  # fmt: skip
     seconds("--outage", 5.0, "how long a restarted part stays down")
-    add("--rate", type=float, default=50.0, metavar="PER_S", help="orders offered per second (50)")
-    add("--concurrency", type=int, default=32, metavar="N", help="orders in flight at most (32)")
+    add(
+        "--rate",
+        type=float,
+        default=50.0,
+        metavar="PER_S",
+        help="orders offered per second (default 50)",
+    )
+    add(
+        "--concurrency",
+        type=int,
+        default=32,
+        metavar="N",
+        help="orders in flight at most (default 32)",
+    )
     seconds("--retry-for", 300.0, "how long a client retries one order")
     seconds("--request-timeout", 10.0, "one request's time limit")
     seconds("--restart-after", 1.0, "how long a killed replica stays down")

@@ -2,8 +2,8 @@
 
 Kills fall at random moments while the orders are offered (the fleet restarts each replica about
 a second later). A Kafka restart comes at a third of that time and a PostgreSQL restart at two
-thirds, each down for `outage_s`, on the run's private stack (bench/private_stack.py): the
-shared stack is never stopped.
+thirds (or once Kafka is back, if that is later), each down for `outage_s`, on the run's private
+stack (bench/private_stack.py): the shared stack is never stopped.
 """
 
 from __future__ import annotations
@@ -77,8 +77,14 @@ class _Faults:
             if kill is not None:
                 say(f"chaos: kill {number}/{self.plan.kills}: {kill.replica} (pid {kill.pid})")
 
-    async def outage(self, stack: PrivateStack, part: Part, at: float) -> None:
-        await self._at(at)
+    async def outages_in_turn(self, stack: PrivateStack) -> None:
+        # One at a time, even when a slow restart runs past the next one's moment: what fails
+        # during an outage then belongs to one part.
+        for part, at in sorted(self.plan.outage_times().items(), key=lambda item: item[1]):
+            await self._at(at)
+            await self.outage(stack, part)
+
+    async def outage(self, stack: PrivateStack, part: Part) -> None:
         say(f"chaos: stopping {part} for {self.plan.outage_s:g}s")
         down = self.fleet.now()
         await stack.stop(part)
@@ -97,8 +103,8 @@ async def run_faults(plan: FaultPlan, fleet: Fleet, stack: PrivateStack | None) 
     """Every fault of `plan`, from now on; returns once the last one is done."""
     faults = _Faults(plan, fleet, time.monotonic())
     tasks = [faults.kills()]
-    for part, at in plan.outage_times().items():
+    if plan.restart:
         assert stack is not None, "restarts need the run's private stack"
-        tasks.append(faults.outage(stack, part, at))
+        tasks.append(faults.outages_in_turn(stack))
     await asyncio.gather(*tasks)
     return faults.outages
