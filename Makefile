@@ -58,6 +58,9 @@ run: venv infra ## the whole stack: infrastructure, migrations, topics, demo dat
 bench: venv infra ## benchmark the pipeline (bench/); e.g. make bench BENCH_ARGS=--smoke
 	$(PY) -m bench $(BENCH_ARGS)
 
+chaos: venv infra ## crash test: kill -9 replicas under load, then count every order (bench/chaos/)
+	$(PY) -m bench.chaos $(CHAOS_ARGS)
+
 contracts: venv ## write JSON Schemas and the AsyncAPI document to build/contracts
 	$(DUALSYNC) contracts export --out build/contracts
 
@@ -68,4 +71,4 @@ format: venv ## apply ruff's formatting and safe fixes
 clean: ## remove the virtualenv and caches (the Kafka jar cache stays)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
 
-.PHONY: help venv infra stop status browser lint test run bench contracts format clean
+.PHONY: help venv infra stop status browser lint test run bench chaos contracts format clean

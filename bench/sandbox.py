@@ -28,7 +28,7 @@ from sync_service.eventstore.postgres import PostgresEventStore
 from sync_service.settings import Settings
 from sync_service.topics import ensure_topics
 
-__all__ = ["Sandbox", "asyncpg_dsn"]
+__all__ = ["Sandbox", "asyncpg_dsn", "free_port"]
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -36,11 +36,12 @@ def asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _new_prefix() -> str:
-    return f"bench-{uuid.uuid4().hex[:10]}."
+def _new_prefix(kind: str) -> str:
+    return f"{kind}-{uuid.uuid4().hex[:10]}."
 
 
-def _free_port(host: str) -> int:
+def free_port(host: str) -> int:
+    """A TCP port on `host` that nothing listens on now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
@@ -56,23 +57,25 @@ class Sandbox:
     created: bool = False
     prefixes: list[str] = field(default_factory=list)
     """Every topic prefix used so far (a fresh pipeline gets a new one), to delete at the end."""
+    kind: str = "bench"
+    """Who made it (`bench`, `chaos`): the start of its database name and topic prefix."""
 
     @classmethod
-    def plan(cls, base: Settings) -> Sandbox:
+    def plan(cls, base: Settings, kind: str = "bench") -> Sandbox:
         """Names for a new sandbox; nothing is created yet."""
         stamp = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
-        database = f"dualsync_bench_{stamp}_{uuid.uuid4().hex[:6]}"
+        database = f"dualsync_{kind}_{stamp}_{uuid.uuid4().hex[:6]}"
         settings = base.model_copy(
             update={
                 "database_url": make_url(base.database_url)
                 .set(database=database)
                 .render_as_string(hide_password=False),
-                "topic_prefix": _new_prefix(),
+                "topic_prefix": _new_prefix(kind),
                 "admin_token": SecretStr(secrets.token_urlsafe(24)),
-                "api_port": _free_port(base.api_host),
+                "api_port": free_port(base.api_host),
             }
         )
-        return cls(base, database, settings, prefixes=[settings.topic_prefix])
+        return cls(base, database, settings, prefixes=[settings.topic_prefix], kind=kind)
 
     @property
     def admin_token(self) -> str:
@@ -121,7 +124,7 @@ class Sandbox:
 
     async def renew_topics(self) -> None:
         """Switch to a new topic prefix with empty topics (a backlog stays behind in the old)."""
-        self.settings = self.settings.model_copy(update={"topic_prefix": _new_prefix()})
+        self.settings = self.settings.model_copy(update={"topic_prefix": _new_prefix(self.kind)})
         self.prefixes.append(self.settings.topic_prefix)
         await ensure_topics(self.settings)
 

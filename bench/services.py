@@ -29,6 +29,7 @@ __all__ = [
     "MemoryWatch",
     "Services",
     "memory_mb",
+    "stop_all",
     "stop_process",
 ]
 
@@ -65,6 +66,20 @@ def stop_process(process: subprocess.Popen[bytes], grace_s: float = GRACE_S) -> 
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def stop_all(processes: Sequence[subprocess.Popen[bytes]], grace_s: float = GRACE_S) -> None:
+    """SIGTERM every process at once, then SIGKILL those still there after `grace_s`."""
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
+        process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    for process in running:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @dataclass
@@ -211,16 +226,7 @@ class Services:
         self._sample()
         stopping, self.children = list(self.children.values()), {}
         self.retired += stopping
-        running = [c for c in stopping if c.process.poll() is None]
-        for child in running:
-            child.process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
-        for child in running:
-            try:
-                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.process.kill()
-                child.process.wait()
+        stop_all([child.process for child in stopping], grace_s)
         for child in stopping:
             child.log.close()
 
