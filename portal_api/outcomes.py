@@ -6,7 +6,7 @@ import asyncio
 import time
 from uuid import UUID
 
-from sync_service.connectivity import is_outage
+from sync_service.failures import is_outage
 from sync_service.writemodel.base import CommandOutcome, WriteModelReader
 
 __all__ = ["wait_for_outcome"]

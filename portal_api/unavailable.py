@@ -18,7 +18,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from portal_api.kafka_producer import KafkaUnavailable
 from portal_api.problems import Problem, problem_response
-from sync_service.connectivity import DependencyUnavailable, is_outage
+from sync_service.connectivity import DependencyUnavailable
+from sync_service.failures import is_outage
 from sync_service.logs import get_logger
 
 __all__ = ["RETRY_AFTER_S", "install_unavailable_handlers", "unavailable_problem"]

@@ -7,13 +7,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Final
 
-import asyncpg
 from aiokafka import AIOKafkaClient
-from aiokafka.errors import KafkaConnectionError, KafkaError
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from sync_service.logs import get_logger
@@ -22,7 +18,6 @@ __all__ = [
     "DependencyUnavailable",
     "check_database",
     "check_kafka",
-    "is_outage",
     "probe_database",
     "probe_kafka",
     "wait_for_dependencies",
@@ -33,61 +28,14 @@ _FIRST_WAIT_S: Final = 0.5
 _LONGEST_WAIT_S: Final = 5.0
 """A waiting service looks again at least this often, so it starts soon after an outage."""
 _PROBE_TIMEOUT_S: Final = 3.0
-# PostgreSQL's "cannot reach me now": connection exceptions (class 08, but not 08P01, a protocol
-# violation), shutting down or starting up (57P01-57P03), too many connections (53300).
-_UNAVAILABLE_SQLSTATES: Final = frozenset(
-    {"08000", "08001", "08003", "08004", "08006", "08007", "57P01", "57P02", "57P03", "53300"}
-)
-_ASYNCPG_UNAVAILABLE: Final = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-)
-
-# OSErrors about files, and PostgreSQL's protocol violation (class 08 like a lost connection, but
-# raised by a value the server refuses, such as a NUL in text): the request's fault, no outage.
-_NOT_OUTAGES: Final = (
-    FileNotFoundError,
-    FileExistsError,
-    IsADirectoryError,
-    NotADirectoryError,
-    PermissionError,
-    asyncpg.ProtocolViolationError,
-)
-
 log = get_logger(__name__)
 
 
-class DependencyUnavailable(RuntimeError):
-    """Kafka or PostgreSQL could not be reached in time; the message says where we tried."""
+class DependencyUnavailable(ConnectionError):
+    """Kafka or PostgreSQL could not be reached in time; the message says where we tried.
 
-
-def is_outage(error: BaseException) -> bool:
-    """Whether `error` says Kafka or PostgreSQL cannot be reached now (not that a request is bad).
-
-    Connections refused or reset, timeouts, a database shutting down or starting up, a broker
-    or its partition leaders away, a connection pool with none to give.
+    A ConnectionError, so that `failures.is_outage` knows it for what it is.
     """
-    if isinstance(error, _NOT_OUTAGES):
-        return False
-    if isinstance(error, DependencyUnavailable | OSError | PoolTimeout | DisconnectionError):
-        # OSError: refused, reset, timed out, or asyncio's "Multiple exceptions" of a connect.
-        return True
-    if isinstance(error, KafkaError):
-        return isinstance(error, KafkaConnectionError) or bool(getattr(error, "retriable", False))
-    if isinstance(error, _ASYNCPG_UNAVAILABLE):
-        return True
-    if isinstance(error, DBAPIError):
-        sqlstate = str(getattr(error.orig, "sqlstate", None) or "")
-        cause = getattr(error.orig, "__cause__", None)
-        return (
-            error.connection_invalidated
-            or sqlstate in _UNAVAILABLE_SQLSTATES
-            or (cause is not None and is_outage(cause))
-        )
-    return False
 
 
 def _reason(error: BaseException) -> str:

@@ -30,6 +30,7 @@ __all__ = [
     "RecordRefused",
     "classify",
     "describe",
+    "is_outage",
     "is_transient",
     "printable",
     "sqlstate_of",
@@ -48,34 +49,60 @@ class RecordRefused(Exception):
     """Base of our own refusals of one record that no retry can cure (a map, a reference)."""
 
 
-# PostgreSQL SQLSTATEs (Appendix A of its manual). Class 08: connection exceptions. Classes 28
-# (authorization), 3D (no such database) and 42 (an undefined table or column, a missing
-# privilege) say the database is not usable as deployed, whatever the record: waiting for the
-# fix (a migration, a grant) loses nothing, where settling would settle every record.
-_TRANSIENT_CLASSES: Final = frozenset({"08", "28", "3D", "42"})
-_TRANSIENT_SQLSTATES: Final = frozenset(
-    {
-        "40001",  # serialization_failure
-        "40P01",  # deadlock_detected
-        "55P03",  # lock_not_available
-        "57014",  # query_canceled (a statement timeout)
-        "57P01",  # admin_shutdown
-        "57P02",  # crash_shutdown
-        "57P03",  # cannot_connect_now (starting up, recovering)
-        "53100",  # disk_full
-        "53200",  # out_of_memory
-        "53300",  # too_many_connections
-    }
-)
-# Class 22: data exception (22P05 untranslatable character, 22021 NUL byte, 22003 numeric out
-# of range, 22023 invalid parameter value, ...); 23: integrity constraint violation; 54: program
-# limit exceeded (a value too large for an index row, a statement too complex).
-_DETERMINISTIC_CLASSES: Final = frozenset({"22", "23", "54"})
-# Unique and foreign-key violations also come from a race with a concurrent writer: not
-# deterministic until they repeat on the record.
-_RACES: Final = frozenset({"23505", "23503"})
+class _Cause(enum.Enum):
+    """Why a failure happened, finer than `Fault`: the API answers only an outage with 503."""
 
-_DETERMINISTIC_TYPES: Final = (
+    OUTAGE = "outage"  # Kafka or PostgreSQL cannot be reached or cannot serve now
+    CONTENTION = "contention"  # a serialization race, a lock or statement timeout
+    DEPLOYMENT = "deployment"  # not usable as deployed (a missing table, a refused credential)
+    RECORD = "record"  # the record itself can never succeed
+    AMBIGUOUS = "ambiguous"  # may be the record, may be a race: settled once it repeats
+
+
+_FAULT_OF: Final = {
+    _Cause.OUTAGE: Fault.TRANSIENT,
+    _Cause.CONTENTION: Fault.TRANSIENT,
+    # Waiting for the fix (a migration, a grant) loses nothing, where settling would settle
+    # every record.
+    _Cause.DEPLOYMENT: Fault.TRANSIENT,
+    _Cause.RECORD: Fault.DETERMINISTIC,
+    _Cause.AMBIGUOUS: Fault.UNEXPECTED,
+}
+
+# PostgreSQL SQLSTATEs (Appendix A of its manual), most specific first. Class 08 is connection
+# exceptions, except 08P01 (protocol violation), which the server raises for a value it refuses
+# (a NUL in a text literal): the record's fault, not an outage.
+_SQLSTATES: Final = {
+    "08P01": _Cause.RECORD,
+    "57P01": _Cause.OUTAGE,  # admin_shutdown
+    "57P02": _Cause.OUTAGE,  # crash_shutdown
+    "57P03": _Cause.OUTAGE,  # cannot_connect_now (starting up, recovering)
+    "53100": _Cause.OUTAGE,  # disk_full
+    "53200": _Cause.OUTAGE,  # out_of_memory
+    "53300": _Cause.OUTAGE,  # too_many_connections
+    "40001": _Cause.CONTENTION,  # serialization_failure
+    "40P01": _Cause.CONTENTION,  # deadlock_detected
+    "55P03": _Cause.CONTENTION,  # lock_not_available
+    "57014": _Cause.CONTENTION,  # query_canceled (a statement timeout)
+    # Unique and foreign-key violations also come from a race with a concurrent writer.
+    "23505": _Cause.AMBIGUOUS,
+    "23503": _Cause.AMBIGUOUS,
+}
+_SQLSTATE_CLASSES: Final = {
+    "08": _Cause.OUTAGE,
+    # Authorization, no such database, an undefined table or column, a missing privilege.
+    "28": _Cause.DEPLOYMENT,
+    "3D": _Cause.DEPLOYMENT,
+    "42": _Cause.DEPLOYMENT,
+    # Data exception (22P05 untranslatable character, 22021 NUL byte, 22003 numeric out of
+    # range, ...), integrity constraint violation, program limit exceeded (a value too large
+    # for an index row, a statement too complex).
+    "22": _Cause.RECORD,
+    "23": _Cause.RECORD,
+    "54": _Cause.RECORD,
+}
+
+_RECORD_TYPES: Final = (
     ContractError,
     RecordRefused,
     RecursionError,  # a JSON document nested deeper than the parser's stack
@@ -85,19 +112,29 @@ _DETERMINISTIC_TYPES: Final = (
     InvalidOperation,
     OverflowError,
 )
-_TRANSIENT_KAFKA: Final = (
+# OSErrors about files say nothing about Kafka or PostgreSQL being away.
+_FILE_ERRORS: Final = (
+    FileNotFoundError,
+    FileExistsError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+)
+_KAFKA_OUTAGES: Final = (
     kafka_errors.KafkaConnectionError,
     kafka_errors.KafkaTimeoutError,
     kafka_errors.NodeNotReadyError,
     kafka_errors.RequestTimedOutError,
-    # Not ours to use as deployed, whatever the record (ACLs, credentials): wait for the fix.
+)
+# Not ours to use as deployed, whatever the record (ACLs, credentials): wait for the fix.
+_KAFKA_DEPLOYMENT: Final = (
     kafka_errors.TopicAuthorizationFailedError,
     kafka_errors.GroupAuthorizationFailedError,
     kafka_errors.ClusterAuthorizationFailedError,
     kafka_errors.SaslAuthenticationFailed,
 )
 # Refusals of one record by the client or the broker: another try sends the same bytes.
-_RECORD_KAFKA: Final = (
+_KAFKA_RECORD: Final = (
     kafka_errors.MessageSizeTooLargeError,
     kafka_errors.RecordTooLargeError,
     kafka_errors.RecordListTooLargeError,
@@ -111,16 +148,22 @@ _ARGUMENT_VALUE: Final = re.compile(r"(invalid input for query argument \$\d+): 
 
 def classify(error: BaseException) -> Fault:
     """How `error` is treated; the first link of its chain that tells decides."""
-    for link in _chain(error):
-        fault = _classify_link(link)
-        if fault is not None:
-            return fault
-    return Fault.UNEXPECTED
+    return _FAULT_OF[_cause(error)]
 
 
 def is_transient(error: BaseException) -> bool:
     """Whether waiting may cure `error` (broker or database away, a serialization race)."""
     return classify(error) is Fault.TRANSIENT
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether `error` says Kafka or PostgreSQL cannot be reached now (not that a request is bad).
+
+    Connections refused or reset, timeouts, a database shutting down or starting up, a broker
+    or its partition leaders away, a connection pool with none to give: what the API answers
+    with 503 and `Retry-After`.
+    """
+    return _cause(error) is _Cause.OUTAGE
 
 
 def sqlstate_of(error: BaseException) -> str | None:
@@ -173,41 +216,43 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
         current = orig if isinstance(orig, BaseException) else current.__cause__
 
 
-def _classify_link(error: BaseException) -> Fault | None:
-    if isinstance(error, _DETERMINISTIC_TYPES):
-        return Fault.DETERMINISTIC
+def _cause(error: BaseException) -> _Cause:
+    for link in _chain(error):
+        cause = _cause_of_link(link)
+        if cause is not None:
+            return cause
+    return _Cause.AMBIGUOUS
+
+
+def _cause_of_link(error: BaseException) -> _Cause | None:
+    if isinstance(error, _RECORD_TYPES):
+        return _Cause.RECORD
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
-        return Fault.TRANSIENT
+        return _Cause.OUTAGE
     if isinstance(error, sa_exc.TimeoutError | sa_exc.DisconnectionError):
-        return Fault.TRANSIENT  # the pool found no connection in time, or lost one
+        return _Cause.OUTAGE  # the pool found no connection in time, or lost one
     code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
     if isinstance(code, str) and len(code) == 5:
-        return _classify_sqlstate(code)
+        return _SQLSTATES.get(code) or _SQLSTATE_CLASSES.get(code[:2], _Cause.AMBIGUOUS)
     if isinstance(error, asyncpg.InterfaceError) and "closed" in str(error):
-        return Fault.TRANSIENT  # "connection is closed": the server went away
+        return _Cause.OUTAGE  # "connection is closed": the server went away
     if isinstance(error, kafka_errors.KafkaError):
-        return _classify_kafka(error)
+        return _kafka_cause(error)
+    if isinstance(error, _FILE_ERRORS):
+        return None
     if isinstance(error, OSError | TimeoutError):  # refused, reset, unreachable, timed out
-        return Fault.TRANSIENT
+        return _Cause.OUTAGE
     return None
 
 
-def _classify_sqlstate(code: str) -> Fault:
-    if code in _TRANSIENT_SQLSTATES or code[:2] in _TRANSIENT_CLASSES:
-        return Fault.TRANSIENT
-    if code in _RACES:
-        return Fault.UNEXPECTED
-    if code[:2] in _DETERMINISTIC_CLASSES:
-        return Fault.DETERMINISTIC
-    return Fault.UNEXPECTED
-
-
-def _classify_kafka(error: kafka_errors.KafkaError) -> Fault:
-    if isinstance(error, _RECORD_KAFKA):
-        return Fault.DETERMINISTIC
-    if isinstance(error, _TRANSIENT_KAFKA) or getattr(error, "retriable", False):
-        return Fault.TRANSIENT
-    return Fault.UNEXPECTED
+def _kafka_cause(error: kafka_errors.KafkaError) -> _Cause:
+    if isinstance(error, _KAFKA_RECORD):
+        return _Cause.RECORD
+    if isinstance(error, _KAFKA_DEPLOYMENT):
+        return _Cause.DEPLOYMENT
+    if isinstance(error, _KAFKA_OUTAGES) or getattr(error, "retriable", False):
+        return _Cause.OUTAGE
+    return _Cause.AMBIGUOUS
 
 
 def _is_driver_error(error: BaseException) -> bool:

@@ -19,12 +19,8 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Final
 
-from sync_service.connectivity import (
-    is_outage,
-    probe_database,
-    probe_kafka,
-    wait_for_dependencies,
-)
+from sync_service.connectivity import probe_database, probe_kafka, wait_for_dependencies
+from sync_service.failures import is_outage
 from sync_service.logs import get_logger
 from sync_service.metrics import serve_metrics
 from sync_service.settings import Settings

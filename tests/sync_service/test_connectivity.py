@@ -7,20 +7,10 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Awaitable
 
 import pytest
-from aiokafka import AIOKafkaClient
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from sync_service.connectivity import (
-    DependencyUnavailable,
-    check_database,
-    check_kafka,
-    is_outage,
-)
+from sync_service.connectivity import DependencyUnavailable, check_database, check_kafka
 
 
 def _closed_port() -> int:
@@ -99,41 +89,3 @@ def test_a_service_without_postgresql_gives_up_when_told(kafka_bootstrap: str) -
     assert '"event": "dependencies.waiting"' in result.stderr  # it waited, and said so
     assert "s3cret" not in result.stderr
     assert "Traceback" not in result.stderr
-
-
-async def _raised(work: Awaitable[object]) -> BaseException:
-    try:
-        await work
-    except Exception as error:
-        return error
-    raise AssertionError("it did not fail")
-
-
-async def test_a_refused_connection_is_an_outage() -> None:
-    port = _closed_port()
-    database = create_async_engine(f"postgresql+asyncpg://dualsync:x@127.0.0.1:{port}/dualsync")
-    try:
-        assert is_outage(await _raised(database.connect().start()))
-    finally:
-        await database.dispose()
-    kafka = AIOKafkaClient(bootstrap_servers=f"127.0.0.1:{port}")
-    try:
-        assert is_outage(await _raised(kafka.bootstrap()))
-    finally:
-        await kafka.close()
-
-
-@pytest.mark.integration
-async def test_what_a_statement_gets_wrong_is_no_outage(database_url: str) -> None:
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            for statement in ("SELECT 1/0", "SELECT 'a\x00b'::text"):  # 22012, 08P01
-                error = await _raised(connection.execute(text(statement)))
-                assert isinstance(error, DBAPIError)
-                assert not is_outage(error), statement
-                await connection.rollback()
-    finally:
-        await engine.dispose()
-    assert not is_outage(FileNotFoundError("no such file"))
-    assert not is_outage(ValueError("bad input"))

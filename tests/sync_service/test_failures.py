@@ -8,14 +8,21 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaClient, AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.errors import FieldError, InvalidMessage
 from sync_service.db.engine import create_engine
-from sync_service.failures import Fault, classify, describe, is_transient, sqlstate_of
+from sync_service.failures import (
+    Fault,
+    classify,
+    describe,
+    is_outage,
+    is_transient,
+    sqlstate_of,
+)
 from sync_service.mappings.engine import MappingFailed
 from sync_service.mappings.faults import UnknownReference
 from sync_service.settings import Settings
@@ -188,3 +195,38 @@ async def test_a_reason_shows_the_databases_words_never_the_statement_or_its_val
     surrogate = await _sql(engine, "SELECT CAST(:v AS text)", v="MARKER-43\ud800")
     assert describe(surrogate).startswith("invalid input for query argument $1 ('utf-8' codec")
     assert "MARKER-43" not in describe(surrogate)
+
+
+async def test_a_refused_connection_is_an_outage() -> None:
+    port = _free_port()
+    database = create_engine(f"postgresql+asyncpg://dualsync:x@127.0.0.1:{port}/dualsync")
+    try:
+        assert is_outage(await _raised(database.connect().start))
+    finally:
+        await database.dispose()
+    kafka = AIOKafkaClient(bootstrap_servers=f"127.0.0.1:{port}")
+    try:
+        assert is_outage(await _raised(kafka.bootstrap))
+    finally:
+        await kafka.close()
+
+
+@pytest.mark.integration
+async def test_what_a_statement_gets_wrong_is_no_outage(engine: AsyncEngine) -> None:
+    for statement in ("SELECT 1/0", "SELECT 'a\x00b'::text"):
+        error = await _sql(engine, statement)
+        assert not is_outage(error), statement
+    assert not is_outage(FileNotFoundError("no such file"))
+    assert not is_outage(ValueError("bad input"))
+
+
+@pytest.mark.integration
+async def test_a_protocol_violation_is_the_records_fault_though_its_class_is_08(
+    engine: AsyncEngine,
+) -> None:
+    # PostgreSQL answers a NUL in a text literal with 08P01: class 08 like a lost connection,
+    # but no wait will cure it.
+    error = await _sql(engine, "SELECT 'a\x00b'::text")
+    assert sqlstate_of(error) == "08P01"
+    assert classify(error) is Fault.DETERMINISTIC
+    assert not is_outage(error)
