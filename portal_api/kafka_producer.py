@@ -1,6 +1,7 @@
 """The API's Kafka producer: connects in the background and refuses at once while Kafka is away.
 
-Idempotent with acks=all, so an acknowledged record is durably on the broker, once. Such a
+Idempotent with acks=all (`sync_service.producer`, which renews a session a broker restart broke),
+so an acknowledged record is durably on the broker, once. Such a
 producer never gives a record up: while the broker is away it holds it and retries, so a request
 would wait for as long as the outage lasts. The API instead looks first whether the partition
 leaders answer (nothing is queued when they do not) and waits for the acknowledgement only a
@@ -14,9 +15,10 @@ import contextlib
 import time
 from typing import Final
 
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import TopicPartition
 
 from sync_service.logs import get_logger
+from sync_service.producer import KafkaProducer
 
 __all__ = ["ACK_TIMEOUT_S", "ApiProducer", "KafkaUnavailable"]
 
@@ -24,7 +26,6 @@ ACK_TIMEOUT_S: Final = 10.0
 """Longest wait for Kafka's acknowledgement of one record (healthy brokers take milliseconds)."""
 _REACH_TIMEOUT_S: Final = 2.0
 _FIRST_ATTEMPT_S: Final = 5.0
-_STOP_TIMEOUT_S: Final = 3.0
 _FIRST_PAUSE_S: Final = 0.5
 _LONGEST_PAUSE_S: Final = 5.0
 
@@ -41,7 +42,7 @@ class ApiProducer:
     def __init__(self, bootstrap: str, *, client_id: str) -> None:
         self._bootstrap = bootstrap
         self._client_id = client_id
-        self._producer: AIOKafkaProducer | None = None
+        self._producer: KafkaProducer | None = None
         self._connecting: asyncio.Task[None] | None = None
 
     @property
@@ -67,10 +68,7 @@ class ApiProducer:
                 await self._connecting
         producer, self._producer = self._producer, None
         if producer is not None:
-            try:
-                await asyncio.wait_for(producer.stop(), _STOP_TIMEOUT_S)
-            except TimeoutError:
-                log.warning("api.kafka_stop_timed_out", client_id=self._client_id)
+            await producer.stop()  # bounded: Kafka may be away
 
     async def publish(self, topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
         """Return once Kafka has acknowledged the record; raise KafkaUnavailable if it cannot."""
@@ -79,10 +77,9 @@ class ApiProducer:
             raise KafkaUnavailable(f"not connected to Kafka at {self._bootstrap} yet")
         if not await self._leaders_answer(producer, topic):
             raise KafkaUnavailable(f"Kafka at {self._bootstrap} does not answer")
-        pairs = [(name, text.encode("utf-8")) for name, text in headers.items()]
         try:
             async with asyncio.timeout(ACK_TIMEOUT_S):
-                delivery = await producer.send(topic, value, key=key, headers=pairs)
+                delivery = await producer.queue(topic, key, value, headers)
                 # Shielded: the record stays queued after a timeout, and its future must not be
                 # cancelled under the producer, which completes it when Kafka answers.
                 await asyncio.shield(delivery)
@@ -92,7 +89,7 @@ class ApiProducer:
                 "the record may still arrive once it is back"
             ) from None
 
-    async def _leaders_answer(self, producer: AIOKafkaProducer, topic: str) -> bool:
+    async def _leaders_answer(self, producer: KafkaProducer, topic: str) -> bool:
         """Whether a connection to every broker leading a partition of `topic` is up (or opens)."""
         cluster = producer.client.cluster
         leaders = {
@@ -113,16 +110,10 @@ class ApiProducer:
         pause, attempt, since = _FIRST_PAUSE_S, 0, time.monotonic()
         while True:
             attempt += 1
-            producer = AIOKafkaProducer(
-                bootstrap_servers=self._bootstrap,
-                client_id=self._client_id,
-                enable_idempotence=True,
-                acks="all",
-            )
+            producer = KafkaProducer(self._bootstrap, client_id=self._client_id)
             try:
                 await producer.start()
             except Exception as error:  # aiokafka raises its own classes besides OSError
-                await producer.stop()
                 log.warning(
                     "api.kafka_waiting",
                     client_id=self._client_id,

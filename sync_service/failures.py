@@ -24,6 +24,7 @@ from pydantic_core import PydanticSerializationError
 from sqlalchemy import exc as sa_exc
 
 from contracts.errors import ContractError
+from sync_service.producer import BROKEN_SESSION
 
 __all__ = [
     "Fault",
@@ -125,6 +126,8 @@ _KAFKA_OUTAGES: Final = (
     kafka_errors.KafkaTimeoutError,
     kafka_errors.NodeNotReadyError,
     kafka_errors.RequestTimedOutError,
+    # A producer session that a broker restart broke: the next send starts a new one.
+    *BROKEN_SESSION,
 )
 # Not ours to use as deployed, whatever the record (ACLs, credentials): wait for the fix.
 _KAFKA_DEPLOYMENT: Final = (

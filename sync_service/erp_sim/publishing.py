@@ -5,7 +5,7 @@ from __future__ import annotations
 from contracts.envelope import to_json_bytes
 from contracts.topics import SCM_INBOUND
 from sync_service.erp_sim.demo import demo_messages
-from sync_service.erp_sim.simulator import start_producer
+from sync_service.producer import running_producer
 from sync_service.settings import Settings
 
 __all__ = ["publish_demo"]
@@ -16,11 +16,8 @@ async def publish_demo(settings: Settings) -> int:
     from sync_service.topics import ensure_topics
 
     await ensure_topics(settings, [SCM_INBOUND])
-    producer = await start_producer(settings, "dualsync-erp-sim-demo")
-    try:
-        messages = demo_messages()
+    messages = demo_messages()
+    async with running_producer(settings.kafka_bootstrap, client_id="dualsync-erp-sim-demo") as p:
         for key, env in messages:
-            await producer.send_and_wait(settings.topic(SCM_INBOUND), to_json_bytes(env), key=key)
-    finally:
-        await producer.stop()
+            await p.publish(settings.topic(SCM_INBOUND), key, to_json_bytes(env))
     return len(messages)

@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from typing import Final
 from uuid import UUID
 
-from aiokafka import AIOKafkaProducer
 from faststream import AckPolicy
 from faststream.kafka.annotations import KafkaMessage
 
@@ -36,6 +35,7 @@ from sync_service.erp_sim.order_book import NumberedOrder, OrderBook
 from sync_service.failures import describe
 from sync_service.logs import get_logger
 from sync_service.poison import Poisoned, RetryPolicy, count_settled, retry_classified
+from sync_service.producer import KafkaProducer
 from sync_service.raw_records import raw_body, tolerant_parser
 from sync_service.settings import Settings
 
@@ -45,7 +45,6 @@ __all__ = [
     "Handled",
     "run_erp_sim",
     "running_erp_sim",
-    "start_producer",
 ]
 
 CONSUMER_GROUP: Final = "dualsync-erp-sim"
@@ -65,7 +64,7 @@ class ErpSimulator:
     """Numbers portal orders and plays their processing statuses back to the portal side."""
 
     def __init__(
-        self, book: OrderBook, producer: AIOKafkaProducer, settings: Settings, delays: StatusDelays
+        self, book: OrderBook, producer: KafkaProducer, settings: Settings, delays: StatusDelays
     ) -> None:
         self._book = book
         self._producer = producer
@@ -146,7 +145,7 @@ class ErpSimulator:
             causation_id=causation_id,
         )
         key = inbound_key(order.company, order.number)
-        await self._producer.send_and_wait(self._topic, to_json_bytes(answer), key=key)
+        await self._producer.publish(self._topic, key, to_json_bytes(answer))
         moved = await self._book.advance(order, status)
         log.info("erp_sim.answered", number=order.number, status=status, recorded=moved)
         return moved
@@ -154,22 +153,6 @@ class ErpSimulator:
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-async def start_producer(settings: Settings, client_id: str) -> AIOKafkaProducer:
-    """An idempotent producer: a retried send is written once and in order."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        client_id=client_id,
-        enable_idempotence=True,
-        acks="all",
-    )
-    try:
-        await producer.start()
-    except BaseException:
-        await producer.stop()
-        raise
-    return producer
 
 
 @asynccontextmanager
@@ -184,7 +167,8 @@ async def running_erp_sim(
     engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
     book = OrderBook(engine)
     await book.create_tables()
-    producer = await start_producer(settings, "dualsync-erp-sim")
+    producer = KafkaProducer(settings.kafka_bootstrap, client_id="dualsync-erp-sim")
+    await producer.start()
     simulator = ErpSimulator(book, producer, settings, delays)
     broker = service_broker(settings)
 

@@ -1,4 +1,4 @@
-"""How the mapping workers put a record on Kafka: a port, and its FastStream adapter."""
+"""How the mapping workers put a record on Kafka: the ports that `KafkaProducer` fills."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from faststream.kafka import KafkaBroker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sync_service.connectivity import check_database, check_kafka
 from sync_service.db.engine import create_engine
+from sync_service.producer import running_producer
 from sync_service.settings import Settings
 
-__all__ = ["Publish", "Send", "broker_publisher", "broker_sender", "connected"]
+__all__ = ["Publish", "Send", "connected"]
 
 Publish = Callable[[str, bytes, bytes, dict[str, str]], Awaitable[None]]
 """(topic, key, value, headers) -> once Kafka has acknowledged the record."""
@@ -25,34 +25,14 @@ For batches: queue every record, then await all acknowledgements, so the produce
 together instead of one round trip each."""
 
 
-def broker_publisher(broker: KafkaBroker) -> Publish:
-    """Publish through a started broker's (idempotent, acks=all) producer."""
-
-    async def publish(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> None:
-        await broker.publish(value, topic, key=key, headers=headers)
-
-    return publish
-
-
-def broker_sender(broker: KafkaBroker) -> Send:
-    """Queue records on a started broker's producer; the acknowledgements come later."""
-
-    async def send(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> Any:
-        return await broker.publish(value, topic, key=key, headers=headers, no_confirm=True)
-
-    return send
-
-
 @asynccontextmanager
 async def connected(settings: Settings) -> AsyncIterator[tuple[AsyncEngine, Publish]]:
     """An engine and a publisher for a one-off command, failing fast if either side is away."""
     await check_database(settings.database_url, settings.connect_timeout_s)
     await check_kafka(settings.kafka_bootstrap, settings.connect_timeout_s)
     engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
-    broker = KafkaBroker(settings.kafka_bootstrap, logger=None, enable_idempotence=True)
     try:
-        await broker.start()
-        yield engine, broker_publisher(broker)
+        async with running_producer(settings.kafka_bootstrap, client_id="dualsync-cli") as producer:
+            yield engine, producer.publish
     finally:
-        await broker.stop()
         await engine.dispose()

@@ -31,10 +31,11 @@ from sync_service.mappings.faults import FaultPolicy, Handled, SourceRecord, env
 from sync_service.mappings.inbound import INBOUND_GROUP, INBOUND_MAPS, InboundWorker
 from sync_service.mappings.outbound import OUTBOUND_GROUP, OutboundWorker
 from sync_service.mappings.pausing import MAX_STALENESS_S, MapSwitch
-from sync_service.mappings.publishing import Publish, broker_publisher, broker_sender
+from sync_service.mappings.publishing import Publish
 from sync_service.mappings.redrive import DeadLetterOps
 from sync_service.ops.applied import AppliedClock
 from sync_service.poison import storable_text
+from sync_service.producer import KafkaProducer
 from sync_service.raw_records import raw_body, tolerant_parser
 from sync_service.settings import Settings
 
@@ -180,11 +181,16 @@ def _key(raw: Any) -> str:
 
 
 def outbound_worker(
-    broker: KafkaBroker, settings: Settings, engine: Any, *, max_backoff_s: float = 2.0
+    broker: KafkaBroker,
+    settings: Settings,
+    engine: Any,
+    producer: KafkaProducer,
+    *,
+    max_backoff_s: float = 2.0,
 ) -> OutboundWorker:
-    """Subscribe the outbound worker to cds.events.v1 on `broker`; return it."""
-    publish = broker_publisher(broker)
-    worker = OutboundWorker(engine, publish, settings, send=broker_sender(broker))
+    """Subscribe the outbound worker to cds.events.v1 on `broker`, publishing through `producer`."""
+    publish = producer.publish
+    worker = OutboundWorker(engine, publish, settings, send=producer.queue)
     policy = FaultPolicy(
         engine, publish, settings, consumer=OUTBOUND_GROUP, origin="portal",
         max_backoff_s=max_backoff_s,
@@ -198,12 +204,17 @@ def outbound_worker(
 
 
 def inbound_worker(
-    broker: KafkaBroker, settings: Settings, engine: Any, *, max_backoff_s: float = 2.0
+    broker: KafkaBroker,
+    settings: Settings,
+    engine: Any,
+    producer: KafkaProducer,
+    *,
+    max_backoff_s: float = 2.0,
 ) -> InboundWorker:
-    """Subscribe the inbound worker to scm.inbound.v1 on `broker`; return it."""
+    """Subscribe the inbound worker to scm.inbound.v1 on `broker`; dead letters via `producer`."""
     worker = InboundWorker(engine)
     policy = FaultPolicy(
-        engine, broker_publisher(broker), settings, consumer=INBOUND_GROUP, origin="scm",
+        engine, producer.publish, settings, consumer=INBOUND_GROUP, origin="scm",
         max_backoff_s=max_backoff_s,
     )  # fmt: skip
     subscribe(
@@ -238,8 +249,8 @@ async def run_outbound(settings: Settings) -> None:
     (`dualsync run outbound`)."""
     from sync_service.ops.deadletter_index import subscribe_deadletter_index
 
-    def wire(broker: KafkaBroker, settings: Settings, engine: Any) -> None:
-        outbound_worker(broker, settings, engine)
+    def wire(broker: KafkaBroker, settings: Settings, engine: Any, producer: KafkaProducer) -> None:
+        outbound_worker(broker, settings, engine, producer)
         subscribe_deadletter_index(broker, settings, engine)  # every dead letter in PostgreSQL
 
     topics = [CDS_EVENTS, SCM_SALESORDERS, SCM_CONTACTS, SCM_CUSTOMERS, DEADLETTER]
@@ -258,12 +269,15 @@ async def _run(settings: Settings, name: str, topics: list[str], wire: Any) -> N
 
     await ensure_topics(settings, topics)
     engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
-    broker = service_broker(settings, enable_idempotence=True)
-    wire(broker, settings, engine)
+    producer = KafkaProducer(settings.kafka_bootstrap, client_id=f"dualsync-{name}")
+    broker = service_broker(settings)
     try:
+        await producer.start()
+        wire(broker, settings, engine, producer)
         await broker.start()
         log.info("mapping.started", worker=name, topic=settings.topic(topics[0]))
         await asyncio.Event().wait()  # until cancelled
     finally:
-        await broker.stop()
+        await broker.stop()  # first: a batch in hand may still publish while it finishes
+        await producer.stop()
         await engine.dispose()

@@ -21,6 +21,7 @@ from sync_service.demo_data import seed_demo
 from sync_service.eventstore.postgres import PostgresEventStore
 from sync_service.mappings.outbound import OutboundWorker
 from sync_service.mappings.workers import outbound_worker
+from sync_service.producer import running_producer
 from sync_service.projections.worker import ProjectionsWorker, subscribe_projections
 from sync_service.relay import OutboxRelay
 from sync_service.settings import Settings
@@ -85,10 +86,12 @@ async def outbound(portal: Portal) -> AsyncIterator[OutboundWorker]:
     await ensure_topics(portal.settings, ALL_TOPICS)
     engine = create_engine(portal.settings.database_url)
     broker = KafkaBroker(portal.settings.kafka_bootstrap, logger=None)
-    worker = outbound_worker(broker, portal.settings, engine, max_backoff_s=0.1)
-    await broker.start()
-    try:
-        yield worker
-    finally:
-        await broker.stop()
-        await engine.dispose()
+    bootstrap = portal.settings.kafka_bootstrap
+    async with running_producer(bootstrap, client_id="test-outbound") as producer:
+        worker = outbound_worker(broker, portal.settings, engine, producer, max_backoff_s=0.1)
+        await broker.start()
+        try:
+            yield worker
+        finally:
+            await broker.stop()
+            await engine.dispose()

@@ -13,6 +13,7 @@ from sync_service.eventstore.postgres import PostgresEventStore
 from sync_service.mappings.inbound import InboundWorker
 from sync_service.mappings.outbound import OutboundWorker
 from sync_service.mappings.workers import inbound_worker, outbound_worker
+from sync_service.producer import KafkaProducer, running_producer
 from sync_service.settings import Settings
 from sync_service.topics import ensure_topics
 
@@ -23,11 +24,22 @@ async def topics(settings: Settings) -> None:
 
 
 @pytest.fixture
+async def producer(settings: Settings) -> AsyncIterator[KafkaProducer]:
+    """The workers' producer, as `dualsync run outbound|inbound` starts it."""
+    async with running_producer(settings.kafka_bootstrap, client_id="test-mapping") as started:
+        yield started
+
+
+@pytest.fixture
 async def outbound(
-    settings: Settings, engine: AsyncEngine, demo: PostgresEventStore, topics: None
+    settings: Settings,
+    engine: AsyncEngine,
+    demo: PostgresEventStore,
+    topics: None,
+    producer: KafkaProducer,
 ) -> AsyncIterator[OutboundWorker]:
     broker = KafkaBroker(settings.kafka_bootstrap, logger=None)
-    worker = outbound_worker(broker, settings, engine, max_backoff_s=0.1)
+    worker = outbound_worker(broker, settings, engine, producer, max_backoff_s=0.1)
     await broker.start()
     try:
         yield worker
@@ -37,10 +49,14 @@ async def outbound(
 
 @pytest.fixture
 async def inbound(
-    settings: Settings, engine: AsyncEngine, demo: PostgresEventStore, topics: None
+    settings: Settings,
+    engine: AsyncEngine,
+    demo: PostgresEventStore,
+    topics: None,
+    producer: KafkaProducer,
 ) -> AsyncIterator[InboundWorker]:
     broker = KafkaBroker(settings.kafka_bootstrap, logger=None)
-    worker = inbound_worker(broker, settings, engine, max_backoff_s=0.1)
+    worker = inbound_worker(broker, settings, engine, producer, max_backoff_s=0.1)
     await broker.start()
     try:
         yield worker

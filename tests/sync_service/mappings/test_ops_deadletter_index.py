@@ -17,11 +17,11 @@ from contracts.deadletter import DeadLetter
 from contracts.envelope import Envelope, Message, envelope, to_json_bytes
 from contracts.topics import CDS_EVENTS, DEADLETTER
 from sync_service.mappings.outbound import OutboundWorker
-from sync_service.mappings.publishing import broker_publisher
 from sync_service.mappings.redrive import DeadLetterNotRedrivable
 from sync_service.mappings.tables import dead_letters
 from sync_service.mappings.workers import dead_letter_ops
 from sync_service.ops.deadletter_index import DeadLetterIndex, subscribe_deadletter_index
+from sync_service.producer import running_producer
 from sync_service.settings import Settings
 from sync_service.streams import order_stream
 from tests.sync_service.mappings.orders import order_event, portal_order
@@ -127,17 +127,13 @@ async def test_a_letter_no_worker_here_handles_can_be_discarded_not_redriven(
 ) -> None:
     letter = _foreign_letter(settings, "somewhere.else.v1", 4)
     await DeadLetterIndex(engine, settings).index(to_json_bytes(letter))
-    broker = KafkaBroker(settings.kafka_bootstrap, logger=None)
-    await broker.connect()
-    try:
-        ops = dead_letter_ops(engine, settings, broker_publisher(broker))
+    async with running_producer(settings.kafka_bootstrap, client_id="test-ops") as producer:
+        ops = dead_letter_ops(engine, settings, producer.publish)
         with pytest.raises(DeadLetterNotRedrivable):
             await ops.redrive(letter.message_id, actor="cli:ops")
         result = await ops.discard(
             letter.message_id, "handled in the other system", actor="cli:ops"
         )
-    finally:
-        await broker.stop()
     assert (result.outcome, result.released) == ("discarded", 0)
     [row] = await _rows(engine, letter.message_id)
     assert (row["status"], row["resolved_by"]) == ("discarded", "cli:ops")

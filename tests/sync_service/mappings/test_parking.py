@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from faststream.kafka import KafkaBroker
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -16,10 +15,10 @@ from contracts.scm import SalesOrderHeader
 from contracts.topics import CDS_EVENTS, DEADLETTER, SCM_SALESORDERS
 from sync_service.eventstore.postgres import PostgresEventStore
 from sync_service.mappings.outbound import OutboundWorker
-from sync_service.mappings.publishing import broker_publisher
 from sync_service.mappings.redrive import DeadLetterNotOpen, DeadLetterOps
 from sync_service.mappings.tables import dead_letters, parked_records
 from sync_service.mappings.workers import dead_letter_ops
+from sync_service.producer import running_producer
 from sync_service.settings import Settings
 from sync_service.streams import order_stream
 from tests.sync_service.mappings.orders import order_event, portal_order, product_without_site
@@ -31,12 +30,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def ops(settings: Settings, engine: AsyncEngine) -> AsyncIterator[DeadLetterOps]:
-    broker = KafkaBroker(settings.kafka_bootstrap, logger=None)
-    await broker.start()
-    try:
-        yield dead_letter_ops(engine, settings, broker_publisher(broker))
-    finally:
-        await broker.stop()
+    async with running_producer(settings.kafka_bootstrap, client_id="test-ops") as producer:
+        yield dead_letter_ops(engine, settings, producer.publish)
 
 
 async def _parked(engine: AsyncEngine, count: int) -> None:
