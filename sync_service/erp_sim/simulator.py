@@ -48,6 +48,7 @@ __all__ = [
 ]
 
 CONSUMER_GROUP: Final = "dualsync-erp-sim"
+_LONGEST_TICK_PAUSE_S: Final = 5.0
 
 log = get_logger(__name__)
 
@@ -125,13 +126,17 @@ class ErpSimulator:
         return sent
 
     async def run_schedule(self, tick_s: float) -> None:
-        """Tick until cancelled; a failed tick is logged and tried again."""
+        """Tick until cancelled; a failed tick is logged and tried again, less often each time."""
+        pause = tick_s
         while True:
             try:
                 await self.tick()
+                pause = tick_s
             except Exception:
-                log.exception("erp_sim.tick_failed")
-            await asyncio.sleep(tick_s)
+                # An outage would otherwise log a traceback five times a second.
+                log.exception("erp_sim.tick_failed", retry_in_s=pause)
+                pause = min(pause * 2, _LONGEST_TICK_PAUSE_S)
+            await asyncio.sleep(pause)
 
     async def _answer(
         self, order: NumberedOrder, status: str, causation_id: UUID | None = None

@@ -5,20 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from tests.conftest import _admin, _drop
 from tests.stack import Stack
-
-
-async def _admin(stack: Stack, sql: str) -> None:
-    dsn = make_url(stack.database_url).set(drivername="postgresql")
-    connection = await asyncpg.connect(dsn.render_as_string(hide_password=False))
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
 
 
 @pytest.fixture
@@ -27,4 +18,4 @@ async def empty_database_url(stack: Stack) -> AsyncIterator[str]:
     name = f"dualsync_test_empty_{uuid.uuid4().hex[:12]}"
     await _admin(stack, f'CREATE DATABASE "{name}"')
     yield make_url(stack.database_url).set(database=name).render_as_string(hide_password=False)
-    await _admin(stack, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await _drop(stack, name)  # waits out an autovacuum worker, as every test database does
