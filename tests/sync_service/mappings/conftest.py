@@ -24,7 +24,7 @@ async def topics(settings: Settings) -> None:
 
 
 @pytest.fixture
-async def producer(settings: Settings) -> AsyncIterator[KafkaProducer]:
+async def mapping_producer(settings: Settings) -> AsyncIterator[KafkaProducer]:
     """The workers' producer, as `dualsync run outbound|inbound` starts it."""
     async with running_producer(settings.kafka_bootstrap, client_id="test-mapping") as started:
         yield started
@@ -36,10 +36,10 @@ async def outbound(
     engine: AsyncEngine,
     demo: PostgresEventStore,
     topics: None,
-    producer: KafkaProducer,
+    mapping_producer: KafkaProducer,
 ) -> AsyncIterator[OutboundWorker]:
     broker = KafkaBroker(settings.kafka_bootstrap, logger=None)
-    worker = outbound_worker(broker, settings, engine, producer, max_backoff_s=0.1)
+    worker = outbound_worker(broker, settings, engine, mapping_producer, max_backoff_s=0.1)
     await broker.start()
     try:
         yield worker
@@ -53,10 +53,10 @@ async def inbound(
     engine: AsyncEngine,
     demo: PostgresEventStore,
     topics: None,
-    producer: KafkaProducer,
+    mapping_producer: KafkaProducer,
 ) -> AsyncIterator[InboundWorker]:
     broker = KafkaBroker(settings.kafka_bootstrap, logger=None)
-    worker = inbound_worker(broker, settings, engine, producer, max_backoff_s=0.1)
+    worker = inbound_worker(broker, settings, engine, mapping_producer, max_backoff_s=0.1)
     await broker.start()
     try:
         yield worker
