@@ -34,7 +34,7 @@ browser: ## install Debian's chromium and chromium-driver for the ops page test 
 lint: venv ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy contracts sync_service portal_api
+	$(VENV)/bin/mypy contracts sync_service portal_api portal_web
 
 test: venv infra browser lint ## the whole test suite against the real Kafka and PostgreSQL
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -24,6 +24,7 @@ from portal_api.routes import (
     views,
 )
 from portal_api.unavailable import install_unavailable_handlers
+from portal_web import install_portal
 from sync_service.db.engine import create_engine
 from sync_service.ops.lag import sampling_in_background
 from sync_service.projections.reader import PostgresOrderViews
@@ -76,4 +77,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ops_page_router,
     ):
         app.include_router(router)
+    install_portal(app)
     return app

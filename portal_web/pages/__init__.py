@@ -1,0 +1,1 @@
+"""One module of page routes per area of the portal."""
