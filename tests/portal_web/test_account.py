@@ -7,7 +7,6 @@ import pytest
 
 from sync_service.demo_data import JANE_CONTACT_ID, REP_CONTACT_ID
 from tests.portal_api.conftest import ADMIN, Portal
-from tests.portal_api.conftest import portal as portal  # the running portal, for these tests too
 from tests.portal_api.views_helpers import credential
 from tests.portal_web.orders_helpers import text
 

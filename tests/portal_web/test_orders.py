@@ -11,7 +11,6 @@ import pytest
 
 from sync_service.demo_data import JANE_CONTACT_ID
 from tests.portal_api.conftest import ADMIN, Portal
-from tests.portal_api.conftest import portal as portal  # the running portal, for these tests too
 from tests.portal_api.views_helpers import change_status, credential, eventually, submit
 from tests.portal_web.orders_helpers import link, listed, seed_orders, steps, text
 

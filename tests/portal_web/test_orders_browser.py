@@ -1,0 +1,151 @@
+"""The Orders and Account pages in headless Chromium, signed in through the sign-in page.
+
+The acceptance test of issue 12's Orders item: the seed's visibility table through the pages
+(the administrator, the representative of X, Jane, Sam and May, each signed in, each sees
+exactly the seed's orders; Jane on Sam's order's address gets "not found"), an open order page
+that follows the order from pending to the ERP's number to confirmed without a reload, and
+axe-core on the list, an order and the account page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import UUID
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from sync_service.demo_data import (
+    ADMIN_CONTACT_ID,
+    JANE_CONTACT_ID,
+    MAY_CONTACT_ID,
+    REP_CONTACT_ID,
+    SAM_CONTACT_ID,
+)
+from tests.portal_api.conftest import Portal
+from tests.portal_api.views_helpers import change_status
+from tests.portal_web.browser import assert_accessible, give_password, sign_in, wait
+from tests.portal_web.orders_helpers import seed_orders
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "correct horse battery staple"
+PEOPLE: dict[str, tuple[UUID, str]] = {
+    "admin": (ADMIN_CONTACT_ID, "admin@portal.example"),
+    "rep": (REP_CONTACT_ID, "rep@x.example"),
+    "jane": (JANE_CONTACT_ID, "jane@x.example"),
+    "sam": (SAM_CONTACT_ID, "sam@x.example"),
+    "may": (MAY_CONTACT_ID, "may@y.example"),
+}
+
+
+def _as(driver: WebDriver, site: str, who: str) -> None:
+    """Sign `who` in, in a browser that nobody is signed in to."""
+    driver.delete_all_cookies()
+    driver.get(f"{site}/portal/terms")  # a page of the site, so that no cookie of it is left
+    driver.delete_all_cookies()
+    sign_in(driver, site, PEOPLE[who][1], PASSWORD)
+
+
+def _orders_shown(driver: WebDriver, site: str) -> set[str]:
+    """The ids of the orders the list shows, following its "Next page" links."""
+    driver.get(f"{site}/portal/orders?limit=2")
+    shown: set[str] = set()
+    while True:
+        rows = driver.find_elements(By.CSS_SELECTOR, "tr[data-order-id]")
+        shown |= {str(row.get_attribute("data-order-id")) for row in rows}
+        following = driver.find_elements(By.LINK_TEXT, "Next page")
+        if not following:
+            return shown
+        following[0].click()
+
+
+def _heading(driver: WebDriver) -> str:
+    return str(driver.find_element(By.TAG_NAME, "h1").text)
+
+
+async def test_each_of_the_seed_signed_in_sees_exactly_their_orders(
+    portal: Portal, site: str, browser: WebDriver
+) -> None:
+    seed = await seed_orders(portal)
+    for contact_id, _ in PEOPLE.values():
+        await give_password(portal, contact_id, PASSWORD)
+    expected = {
+        "admin": seed.everything,
+        "rep": {seed.janes, seed.sams},
+        "jane": {seed.janes},
+        "sam": {seed.sams},
+    }
+
+    def walk() -> None:
+        for who, orders in expected.items():
+            _as(browser, site, who)
+            assert _orders_shown(browser, site) == orders, who
+            if who == "rep":  # the list with every column, and the account page
+                browser.get(f"{site}/portal/orders")
+                assert browser.find_elements(By.XPATH, "//th[normalize-space()='Placed by']")
+                assert_accessible(browser)
+                browser.get(f"{site}/portal/account")
+                assert _heading(browser) == "Contoso Retail"
+                assert_accessible(browser)
+        # May has no web role: no orders, and a plain sentence why.
+        _as(browser, site, "may")
+        browser.get(f"{site}/portal/orders")
+        assert not browser.find_elements(By.CSS_SELECTOR, "tr[data-order-id]")
+        assert "has not been granted" in browser.find_element(By.TAG_NAME, "main").text
+        # Jane, at the address of Sam's order: "not found", as the API answers.
+        _as(browser, site, "jane")
+        browser.get(f"{site}/portal/orders/{seed.sams}")
+        assert _heading(browser) == "Not found"
+        assert seed.sams not in browser.page_source
+        browser.get(f"{site}/portal/orders/{seed.janes}")
+        assert _heading(browser).startswith("Order ")
+
+    await asyncio.to_thread(walk)
+
+
+def _status(driver: WebDriver) -> str:
+    # Read in the page, not through a found element: the script replaces the timeline whole.
+    return str(driver.execute_script("return document.getElementById('timeline').dataset.status"))
+
+
+def _timeline_text(driver: WebDriver) -> str:
+    return str(driver.execute_script("return document.getElementById('timeline').innerText"))
+
+
+async def test_an_open_order_page_follows_the_order_without_a_reload(
+    portal: Portal, site: str, browser: WebDriver
+) -> None:
+    seed = await seed_orders(portal)
+    await give_password(portal, JANE_CONTACT_ID, PASSWORD)
+
+    def open_order() -> None:
+        _as(browser, site, "jane")
+        browser.get(f"{site}/portal/orders/{seed.janes}")
+        assert _status(browser) == "pending"
+        assert "Submitted, not yet in the ERP" in _timeline_text(browser)
+        assert_accessible(browser)
+        # Gone after a reload: that it stays proves the page changed in place.
+        browser.execute_script("window.stillTheSamePage = true")
+
+    def until(status: str) -> None:
+        wait(browser, 15).until(lambda driver: _status(driver) == status)
+        assert browser.execute_script("return window.stillTheSamePage") is True
+
+    await asyncio.to_thread(open_order)
+    await change_status(portal, seed.janes, "synced", number="SO-000777")
+    await asyncio.to_thread(until, "synced")
+    assert "In the ERP as SO-000777" in await asyncio.to_thread(_timeline_text, browser)
+    news = browser.find_element(By.ID, "timeline-news")
+    assert news.get_attribute("aria-live") == "polite"
+    assert news.text == "Order status: In the ERP, SCM order number SO-000777."
+
+    await change_status(portal, seed.janes, "confirmed", number="SO-000777")
+    await asyncio.to_thread(until, "confirmed")
+    current = browser.find_element(By.CSS_SELECTOR, '#timeline [aria-current="step"]')
+    assert current.text.startswith("Confirmed")
+    assert news.text == "Order status: Confirmed, SCM order number SO-000777."
+    await asyncio.to_thread(assert_accessible, browser)
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert not [e for e in errors if "favicon" not in e["message"]], errors
