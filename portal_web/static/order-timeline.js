@@ -2,10 +2,13 @@
 // asks for the timeline alone (/portal/orders/{id}/timeline) and swaps it in when the order's
 // stream has moved on, telling a screen reader the new status (the polite live region).
 // Without this script the page shows the status at load, with a Refresh link.
+// Each request counts as activity for the portal session, so the asking stops once the person
+// has not touched the page for a while: a page left open must not keep a session alive.
 (() => {
   "use strict";
   const POLL_MS = 1000;
   const RETRY_MS = 5000; // after an outage or a failed request: no hammering a busy server
+  const IDLE_MS = 10 * 60 * 1000; // well inside the session's idle timeout (30 minutes)
   let box = document.getElementById("timeline");
   const news = document.getElementById("timeline-news");
   const refresh = document.getElementById("timeline-refresh");
@@ -26,9 +29,18 @@
     }
   };
 
+  let lastActivity = Date.now();
+  const active = () => { lastActivity = Date.now(); };
+  for (const event of ["pointerdown", "pointermove", "keydown", "scroll", "focus"]) {
+    window.addEventListener(event, active, { passive: true });
+  }
+
   const later = (ms) => window.setTimeout(poll, ms);
 
   async function poll() {
+    if (Date.now() - lastActivity > IDLE_MS) {
+      return stop("Live updates paused while you were away.");
+    }
     if (document.hidden) return later(POLL_MS); // nobody is looking: ask again later
     let response;
     try {
