@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -22,12 +23,14 @@ from sync_service.projections.reader import PostgresOrderViews
 from sync_service.writemodel.base import WriteModelReader
 
 __all__ = [
+    "Arrival",
     "caller_account",
     "caller_record",
     "caller_scope",
     "find_order",
     "find_order_with_history",
     "order_page",
+    "own_order_arriving",
 ]
 
 
@@ -104,6 +107,36 @@ async def find_order_with_history(
     if found is None:
         raise Problem(404, "no such order")
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """The caller's own order, submitted but not (yet) in the caller's views."""
+
+    refused: str | None = None
+    """Why the order was refused after it was accepted for processing; None: on its way."""
+
+
+async def own_order_arriving(
+    request: HTTPConnection, caller: Caller, order_id: UUID
+) -> Arrival | None:
+    """For an order `find_order` does not find: the caller's own order on its way (or refused
+    on the way), or None (not found, as any order the caller may not see).
+
+    POST /orders answers before the order reaches the views, so the page shown right after a
+    submit may ask too early. Only an order the caller claimed with its Idempotency-Key counts:
+    whether it exists tells the caller nothing it does not know.
+    """
+    reader: WriteModelReader = request.app.state.reader
+    if not await reader.claimed_order(caller.actor, order_id):
+        return None
+    stored = await _views(request).order(OrderScope(everything=True), order_id)
+    if stored is None:
+        return Arrival()
+    if stored.status == "sync_failed" and stored.orderer_contact_id is None:
+        # The processor refused it: the view of a refused submit names no orderer (projector).
+        return Arrival(refused=stored.sync_failure_reason or "the order was refused")
+    return None  # stored, yet not visible to the caller now (its account changed): not found
 
 
 async def caller_account(request: HTTPConnection, caller: Caller) -> AccountView:

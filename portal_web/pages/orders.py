@@ -6,6 +6,7 @@ shows exactly the orders the API shows and answers "not found" exactly where it 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Final, get_args
 from urllib.parse import urlencode
 from uuid import UUID
@@ -14,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from starlette.requests import Request
 
 from contracts.values import OrderSyncStatus
-from portal_api.order_reading import find_order_with_history, order_page
+from portal_api.order_reading import find_order_with_history, order_page, own_order_arriving
 from portal_api.problems import Problem
 from portal_api.routes.views import MAX_LIMIT
 from portal_web.pages.order_words import FORMATS, STATUS_WORDS
@@ -24,11 +25,14 @@ from portal_web.visitor import OrderingVisitor, PageNotFound, Visitor
 from sync_service.projections.history import OrderHistory
 from sync_service.projections.queries import OrderFilter, OrderView, SortKey
 
-__all__ = ["PAGE_SIZE", "SORTS", "router"]
+__all__ = ["ARRIVAL_WAIT_S", "PAGE_SIZE", "SORTS", "router"]
 
 router = page_router()
 
 PAGE_SIZE: Final = 20
+ARRIVAL_WAIT_S: Final = 3.0
+"""How long the order page waits for the visitor's just-submitted order to reach the views."""
+ARRIVAL_POLL_S: Final = 0.1
 SORTS: Final[dict[str, str]] = {
     "-submitted_at": "Newest first",
     "submitted_at": "Oldest first",
@@ -99,20 +103,36 @@ async def orders(request: Request, visitor: OrderingVisitor) -> HTMLResponse:
 
 
 async def _order(
-    request: Request, visitor: Visitor, order_id: UUID
-) -> tuple[OrderView, OrderHistory]:
-    try:
-        return await find_order_with_history(request, visitor.caller, order_id)
-    except Problem as problem:
-        if problem.status == 404:
-            raise PageNotFound from None  # the same "not found" as any unknown address
-        raise
+    request: Request, visitor: Visitor, order_id: UUID, *, wait_s: float = 0.0
+) -> tuple[OrderView, OrderHistory] | None:
+    """The order with its history; None while the visitor's own new order is on its way."""
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while True:
+        try:
+            return await find_order_with_history(request, visitor.caller, order_id)
+        except Problem as problem:
+            if problem.status != 404:
+                raise
+        arrival = await own_order_arriving(request, visitor.caller, order_id)
+        if arrival is None:
+            raise PageNotFound  # the same "not found" as any unknown address
+        if arrival.refused is not None:
+            raise Problem(422, f"Your order was refused: {arrival.refused}", title="Order refused")
+        if asyncio.get_running_loop().time() >= deadline:
+            return None
+        await asyncio.sleep(ARRIVAL_POLL_S)
 
 
 @router.get("/orders/{order_id:uuid}", response_class=HTMLResponse)
 async def order(request: Request, visitor: OrderingVisitor, order_id: UUID) -> HTMLResponse:
     """One order: lines, totals, address, dates and its sync timeline, live while open."""
-    view, history = await _order(request, visitor, order_id)
+    # Right after the wizard's submit the order may not be in the views yet: wait a moment.
+    found = await _order(request, visitor, order_id, wait_s=ARRIVAL_WAIT_S)
+    if found is None:
+        return render(
+            request, visitor, "orders/arriving.html", title="Order received", order_id=order_id
+        )
+    view, history = found
     return render(
         request,
         visitor,
@@ -128,5 +148,8 @@ async def order(request: Request, visitor: OrderingVisitor, order_id: UUID) -> H
 @router.get("/orders/{order_id:uuid}/timeline", response_class=HTMLResponse)
 async def timeline(request: Request, visitor: OrderingVisitor, order_id: UUID) -> HTMLResponse:
     """The order's status and sync timeline alone: what the order page's script polls."""
-    view, history = await _order(request, visitor, order_id)
+    found = await _order(request, visitor, order_id)
+    if found is None:
+        return render(request, visitor, "orders/_arriving.html", order_id=order_id)
+    view, history = found
     return render(request, visitor, "orders/_timeline.html", order=view, history=history, **FORMATS)

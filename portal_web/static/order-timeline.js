@@ -63,6 +63,8 @@
     const fresh = holder.content.getElementById("timeline");
     if (!fresh) return stop("The status can no longer be updated here.");
     if (fresh.dataset.version !== box.dataset.version) {
+      // A new order reached the views: the whole page has more to show than the timeline.
+      if (box.dataset.version === "0") return window.location.reload();
       box.replaceWith(fresh);
       box = fresh;
       news.textContent = fresh.dataset.announce || "";

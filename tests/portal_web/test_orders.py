@@ -7,11 +7,19 @@ Kafka and PostgreSQL; orders come from both sides as in tests/portal_api/test_or
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
-from sync_service.demo_data import JANE_CONTACT_ID
+from contracts.envelope import envelope
+from contracts.errors import FieldError
+from contracts.events import CommandRejected
+from sync_service.demo_data import JANE_CONTACT_ID, SAM_CONTACT_ID
+from sync_service.eventstore.envelopes import to_new_event
+from sync_service.streams import order_stream
+from sync_service.writemodel.base import WriteModelReader
 from tests.portal_api.conftest import ADMIN, Portal
-from tests.portal_api.views_helpers import change_status, credential, eventually, submit
+from tests.portal_api.views_helpers import ORDER, change_status, credential, eventually, submit
 from tests.portal_web.orders_helpers import link, listed, seed_orders, steps, text
 
 pytestmark = pytest.mark.integration
@@ -210,3 +218,48 @@ async def test_the_list_filters_sorts_and_pages(portal: Portal) -> None:
         refused = await portal.client.get("/portal/orders", params=params, headers=jane)
         assert refused.status_code == 422, params
         assert refused.headers["content-type"].startswith("text/html")
+
+
+async def test_a_just_submitted_order_is_on_its_way_not_missing(portal: Portal) -> None:
+    jane = await credential(portal, JANE_CONTACT_ID)
+    sam = await credential(portal, SAM_CONTACT_ID)
+    # As the wizard submits: with an Idempotency-Key, then straight to the order's page.
+    accepted = await portal.client.post(
+        "/orders", json=ORDER, headers={**jane, "Idempotency-Key": "wizard-1"}
+    )
+    assert accepted.status_code == 202, accepted.text
+    order_id = accepted.json()["order_id"]
+    page = await portal.client.get(f"/portal/orders/{order_id}", headers=jane)
+    assert page.status_code == 200 and steps(page.text)[0] == ("pending", True, True)
+
+    # Claimed but not (yet) stored: "received" for its submitter, "not found" for anyone else.
+    reader: WriteModelReader = portal.app.state.reader
+    on_its_way = uuid.uuid4()
+    await reader.claim_idempotency_key(str(JANE_CONTACT_ID), "wizard-2", "fp", on_its_way)
+    received = await portal.client.get(f"/portal/orders/{on_its_way}", headers=jane)
+    assert received.status_code == 200
+    assert "Your order was received" in text(received.text)
+    assert 'data-version="0"' in received.text and "order-timeline.js" in received.text
+    fragment = await portal.client.get(f"/portal/orders/{on_its_way}/timeline", headers=jane)
+    assert fragment.status_code == 200 and 'data-status="arriving"' in fragment.text
+    for address in (f"/portal/orders/{on_its_way}", f"/portal/orders/{on_its_way}/timeline"):
+        assert (await portal.client.get(address, headers=sam)).status_code == 404
+
+    # Refused by the processor after all: its submitter reads why.
+    refusal = CommandRejected(
+        command_id=uuid.uuid4(),
+        command_type="SubmitOrder",
+        errors=[FieldError(field="contact.price_list", message="PL-GONE is not a price list")],
+    )
+    new = to_new_event(envelope(refusal, origin="portal", company="usmf"))
+    await portal.store.append(order_stream(on_its_way), "order", 0, [new])
+
+    async def janes_page() -> str:
+        answer = await portal.client.get(f"/portal/orders/{on_its_way}", headers=jane)
+        return answer.text if answer.status_code == 422 else ""
+
+    refused = text(await eventually(janes_page, bool))
+    assert "Your order was refused: contact.price_list: PL-GONE is not a price list" in refused
+    address = f"/portal/orders/{on_its_way}"
+    assert (await portal.client.get(address, headers=sam)).status_code == 404
+    assert (await portal.client.get(address, headers=ADMIN)).status_code == 200
