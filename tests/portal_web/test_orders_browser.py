@@ -10,12 +10,16 @@ axe-core on the list, an order and the account page.
 from __future__ import annotations
 
 import asyncio
-from uuid import UUID
+from decimal import Decimal
+from uuid import UUID, uuid4
 
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
+from contracts.cds import SalesOrder, SalesOrderDetail
+from contracts.envelope import envelope
+from contracts.events import OrderSubmitted
 from sync_service.demo_data import (
     ADMIN_CONTACT_ID,
     JANE_CONTACT_ID,
@@ -23,6 +27,10 @@ from sync_service.demo_data import (
     REP_CONTACT_ID,
     SAM_CONTACT_ID,
 )
+from sync_service.eventstore.base import NewEvent
+from sync_service.eventstore.envelopes import to_new_event
+from sync_service.streams import order_stream
+from sync_service.writemodel.base import WriteModelReader
 from tests.portal_api.conftest import Portal
 from tests.portal_api.views_helpers import change_status
 from tests.portal_web.browser import assert_accessible, give_password, sign_in, wait
@@ -149,3 +157,55 @@ async def test_an_open_order_page_follows_the_order_without_a_reload(
     await asyncio.to_thread(assert_accessible, browser)
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert not [e for e in errors if "favicon" not in e["message"]], errors
+
+
+def _janes_order(order_id: UUID) -> NewEvent:
+    """Jane's order as the command processor stores it (the event the views are built from)."""
+    order = SalesOrder(
+        sales_order_id=order_id,
+        customer_account="US-001",
+        currency="USD",
+        company="usmf",
+        ship_to_street="1 Main St",
+        ship_to_city="Redmond",
+        lines=[
+            SalesOrderDetail(
+                sequence_number=1,
+                product_number="P-1000",
+                quantity=Decimal(3),
+                unit="ea",
+                price_per_unit=Decimal(9),
+                extended_amount=Decimal(27),
+            )
+        ],
+        total_amount=Decimal(27),
+    )
+    submitted = OrderSubmitted(order=order, submitted_by=str(JANE_CONTACT_ID))
+    return to_new_event(envelope(submitted, origin="portal", company="usmf"))
+
+
+async def test_a_page_opened_before_the_order_is_stored_shows_it_once_it_is(
+    portal: Portal, site: str, browser: WebDriver
+) -> None:
+    await give_password(portal, JANE_CONTACT_ID, PASSWORD)
+    # Submitted through the wizard (its Idempotency-Key claimed), not yet processed.
+    order_id = uuid4()
+    reader: WriteModelReader = portal.app.state.reader
+    await reader.claim_idempotency_key(str(JANE_CONTACT_ID), "wizard-1", "fp", order_id)
+
+    def open_order() -> None:
+        _as(browser, site, "jane")
+        browser.get(f"{site}/portal/orders/{order_id}")
+        assert _status(browser) == "arriving"
+        assert "Your order was received" in browser.find_element(By.TAG_NAME, "main").text
+        assert_accessible(browser)
+
+    await asyncio.to_thread(open_order)
+    await portal.store.append(order_stream(order_id), "order", 0, [_janes_order(order_id)])
+
+    def shown() -> None:
+        wait(browser, 15).until(lambda driver: _status(driver) == "pending")
+        items = browser.find_element(By.CSS_SELECTOR, "table.lines").text
+        assert "P-1000" in items and "27.00 USD" in items
+
+    await asyncio.to_thread(shown)
