@@ -15,6 +15,8 @@ from fastapi import Query
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.requests import Request
 
+from contracts.cds import Contact
+from contracts.errors import FieldError
 from portal_api.administration import issue_invitation, save_contact
 from portal_api.problems import Problem, validated
 from portal_api.schemas import ContactBody, ContactSearch, InviteBody
@@ -24,6 +26,7 @@ from portal_web.pages.admin_forms import (
     contact_data,
     contact_values,
     invite_data,
+    posted_text,
     role_names,
     sort_errors,
     values_with,
@@ -32,7 +35,7 @@ from portal_web.routing import page_router
 from portal_web.templating import render
 from portal_web.visitor import AdminVisitor, CheckedForm, PageNotFound, Visitor
 from sync_service.settings import Settings
-from sync_service.writemodel.base import WriteModelReader
+from sync_service.writemodel.base import ListedInvitation, WriteModelReader
 
 __all__ = ["router"]
 
@@ -151,11 +154,11 @@ def _contact_page(
     request: Request,
     visitor: Visitor,
     contact_id: UUID,
-    contact: Any,
+    contact: Contact | None,
     *,
     values: dict[str, Any],
     saved: str | None = None,
-    invitations: list[Any] | None = None,
+    invitations: list[ListedInvitation] | None = None,
     problem: Problem | None = None,
 ) -> HTMLResponse:
     errors = sort_errors(problem.errors if problem else [], _CONTACT_FORM_FIELDS)
@@ -193,23 +196,10 @@ async def invitations(request: Request, visitor: AdminVisitor, page: str = "1") 
 @router.post("/admin/invitations", response_class=HTMLResponse)
 async def invite(request: Request, visitor: AdminVisitor, form: CheckedForm) -> HTMLResponse:
     """Invite as `POST /admin/invitations` does; the new code is shown on this answer only."""
-    typed = {name: form.get(name) or "" for name in _INVITE_FORM_FIELDS}
-    contact_id = form.get("contact_id")
-    if not isinstance(contact_id, str) or not contact_id:
-        email = typed["email"] if isinstance(typed["email"], str) else ""
-        found = await _reader(request).contacts_by_email(email) if email.strip() else []
-        if len(found) != 1:
-            message = (
-                "no contact has this e-mail address"
-                if not found
-                else "several contacts have this e-mail address: invite from the contact's page"
-            )
-            problem = Problem(422, message, errors=[])
-            return await _invitations_page(
-                request, visitor, typed=typed, problem=problem, email_error=message
-            )
-        contact_id = str(found[0].contact_id)
+    typed = {name: posted_text(form, name) for name in _INVITE_FORM_FIELDS}
+    contact_id = posted_text(form, "contact_id") or None
     try:
+        contact_id = contact_id or await _contact_id_by_email(request, typed["email"])
         body = validated(InviteBody, invite_data(form, contact_id))
         issued = await issue_invitation(request, visitor.caller, body)
     except Problem as refused:
@@ -218,17 +208,29 @@ async def invite(request: Request, visitor: AdminVisitor, form: CheckedForm) -> 
         return await _invitations_page(
             request, visitor, typed=typed, problem=refused, contact_id=contact_id
         )
-    contact = await _reader(request).contact(issued.created.contact_id)
     code = issued.created.code
-    link = f"{str(request.base_url).rstrip('/')}/portal/invitation?{urlencode({'code': code})}"
     return await _invitations_page(
         request,
         visitor,
         status=201,
         issued=issued,
-        issued_to=contact,
-        link=link,
+        issued_to=await _reader(request).contact(issued.created.contact_id),
+        link=f"{str(request.base_url).rstrip('/')}/portal/invitation?{urlencode({'code': code})}",
     )
+
+
+async def _contact_id_by_email(request: Request, email: str) -> str:
+    """The one contact with this e-mail address (found as `GET /admin/contacts?email=`)."""
+    search = validated(ContactSearch, {"email": email})
+    found = await _reader(request).contacts_by_email(search.email)
+    if len(found) == 1:
+        return str(found[0].contact_id)
+    message = (
+        "several contacts have this e-mail address: invite from the contact's page"
+        if found
+        else "no contact has this e-mail address"
+    )
+    raise Problem(422, message, errors=[FieldError(field="email", message=message)])
 
 
 def _about_contact(field: str) -> bool:
@@ -244,12 +246,10 @@ async def _invitations_page(
     typed: dict[str, Any] | None = None,
     problem: Problem | None = None,
     contact_id: str | None = None,
-    email_error: str | None = None,
     **context: Any,
 ) -> HTMLResponse:
     settings: Settings = request.app.state.settings
     errors = sort_errors(problem.errors if problem else [], _INVITE_FORM_FIELDS)
-    at_field = errors.at_field | ({"email": email_error} if email_error else {})
     listed = await _reader(request).invitations(
         datetime.now(UTC), limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
     )
@@ -260,7 +260,7 @@ async def _invitations_page(
         status=problem.status if problem else status,
         title="Invitations",
         values=typed or dict.fromkeys(_INVITE_FORM_FIELDS, ""),
-        errors=at_field,
+        errors=errors.at_field,
         problems=[error.message for error in errors.other],
         # A refusal about the contact record links to the page that fixes it.
         fix_contact_id=contact_id if any(_about_contact(e.field) for e in errors.other) else None,

@@ -24,6 +24,7 @@ __all__ = [
     "contact_data",
     "contact_values",
     "invite_data",
+    "posted_text",
     "role_names",
     "sort_errors",
     "values_with",
@@ -72,7 +73,8 @@ def role_names(roles: Iterable[str] | None) -> str:
 _OPTIONAL: Final = frozenset(f.name for f in CONTACT_FIELDS if not f.required)
 
 
-def _text(form: FormData, name: str) -> str:
+def posted_text(form: FormData, name: str) -> str:
+    """The text posted in field `name`, or "" (not posted, or a file)."""
     value = form.get(name)
     return value if isinstance(value, str) else ""
 
@@ -81,7 +83,7 @@ def contact_data(form: FormData) -> dict[str, Any]:
     """The posted contact form as the body of `PUT /admin/contacts/{contact_id}`."""
     data: dict[str, Any] = {}
     for field in CONTACT_FIELDS:
-        value = _text(form, field.name)
+        value = posted_text(form, field.name)
         # An empty optional box means "not set", which the API spells as no value.
         data[field.name] = None if field.name in _OPTIONAL and not value.strip() else value
     data["web_roles"] = [role for role in form.getlist("web_roles") if isinstance(role, str)]
@@ -119,9 +121,9 @@ def invite_data(form: FormData, contact_id: str) -> dict[str, Any]:
     """The posted invitation form as the body of `POST /admin/invitations`."""
     return {
         "contact_id": contact_id,
-        "kind": _text(form, "kind") or "single",
-        "max_redemptions": _number(_text(form, "max_redemptions")),
-        "expires_in_days": _number(_text(form, "expires_in_days")),
+        "kind": posted_text(form, "kind") or "single",
+        "max_redemptions": _number(posted_text(form, "max_redemptions")),
+        "expires_in_days": _number(posted_text(form, "expires_in_days")),
     }
 
 
