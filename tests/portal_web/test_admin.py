@@ -15,7 +15,6 @@ import pytest
 
 from sync_service.demo_data import JANE_CONTACT_ID, SAM_CONTACT_ID
 from tests.portal_api.conftest import ADMIN, Portal
-from tests.portal_api.conftest import portal as portal  # the running portal fixture
 from tests.portal_api.views_helpers import credential
 from tests.portal_web.admin_pages import page_of
 
