@@ -49,6 +49,9 @@ async def test_an_admin_finds_edits_and_saves_a_contact(portal: Portal) -> None:
     assert JANE_PAGE in page.links and "/portal/admin/contacts/new" in page.links
     assert "/ops" in page.links and "/portal/admin/invitations" in page.links
     assert "May Fabrikam" in page.text and "Authorized user" in page.text
+    assert not any("page=" in link for link in page.links)  # five contacts: one page
+    past = page_of((await client.get(f"{listed.url}?page=2", headers=ADMIN)).text)
+    assert JANE_PAGE not in past.links and "/portal/admin/contacts?page=1" in past.links
 
     found = page_of((await client.get(f"{listed.url}?email=JANE@X.example", headers=ADMIN)).text)
     contact_links = [link for link in found.links if link.startswith("/portal/admin/contacts/")]
