@@ -15,9 +15,10 @@
   if (!box || !news || !box.dataset.source) return;
   const source = box.dataset.source;
 
-  if (refresh) {
-    refresh.textContent = "This status updates by itself while the page is open.";
-  }
+  const say = (message) => {
+    if (refresh) refresh.textContent = message;
+  };
+  say("This status updates by itself while the page is open.");
 
   const stop = (message) => {
     if (refresh) {
@@ -30,7 +31,15 @@
   };
 
   let lastActivity = Date.now();
-  const active = () => { lastActivity = Date.now(); };
+  let paused = false;
+  const active = () => {
+    lastActivity = Date.now();
+    if (paused) { // back at the page: catch up at once
+      paused = false;
+      say("This status updates by itself while the page is open.");
+      later(0);
+    }
+  };
   for (const event of ["pointerdown", "pointermove", "keydown", "scroll", "focus"]) {
     window.addEventListener(event, active, { passive: true });
   }
@@ -39,7 +48,8 @@
 
   async function poll() {
     if (Date.now() - lastActivity > IDLE_MS) {
-      return stop("Live updates paused while you were away.");
+      paused = true;
+      return say("Live updates paused while you were away; they resume when you come back.");
     }
     if (document.hidden) return later(POLL_MS); // nobody is looking: ask again later
     let response;
@@ -69,9 +79,12 @@
       box = fresh;
       news.textContent = fresh.dataset.announce || "";
     }
-    if (fresh.dataset.settled === "true") return undefined; // invoiced or canceled: no more steps
+    if (fresh.dataset.settled === "true") { // invoiced or canceled: no more steps to wait for
+      return say("This order has taken its last step.");
+    }
     return later(POLL_MS);
   }
 
-  if (box.dataset.settled !== "true") later(POLL_MS);
+  if (box.dataset.settled === "true") say("This order has taken its last step.");
+  else later(POLL_MS);
 })();

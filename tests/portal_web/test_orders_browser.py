@@ -155,6 +155,12 @@ async def test_an_open_order_page_follows_the_order_without_a_reload(
     assert current.text.startswith("Confirmed")
     assert news.text == "Order status: Confirmed, SCM order number SO-000777."
     await asyncio.to_thread(assert_accessible, browser)
+
+    # The last step: the page stops asking and says so.
+    await change_status(portal, seed.janes, "invoiced", number="SO-000777")
+    await asyncio.to_thread(until, "invoiced")
+    refresh = browser.find_element(By.ID, "timeline-refresh")
+    assert refresh.text == "This order has taken its last step."
     errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
     assert not [e for e in errors if "favicon" not in e["message"]], errors
 
