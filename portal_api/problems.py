@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -15,7 +15,14 @@ from starlette.routing import Match, Route
 from contracts.bounds import MAX_JSON_DEPTH, readable_message
 from contracts.errors import FieldError
 
-__all__ = ["PROBLEM_JSON", "Problem", "field_path", "install_problem_handlers", "problem_response"]
+__all__ = [
+    "PROBLEM_JSON",
+    "Problem",
+    "field_path",
+    "install_problem_handlers",
+    "problem_response",
+    "validation_errors",
+]
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -76,11 +83,13 @@ def field_path(location: Iterable[int | str]) -> str:
     return path or "body"
 
 
-def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
+def validation_errors(items: Iterable[Mapping[str, Any]]) -> list[FieldError]:
+    """Pydantic's error items (of a request, or of a model a page validates) as the API names
+    and words them."""
     from portal_api.schemas import PATTERN_MESSAGES  # the schemas import this module's names
 
     errors: list[FieldError] = []
-    for item in exc.errors():
+    for item in items:
         # Pydantic puts the union branch or validator name in the location; keep the fields.
         location = [p for p in item.get("loc", ()) if not str(p).startswith("function-")]
         if item.get("type") == "json_invalid":
@@ -129,7 +138,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         problem = Problem(
-            422, "the request does not validate; see errors", errors=_validation_errors(exc)
+            422, "the request does not validate; see errors", errors=validation_errors(exc.errors())
         )
         return problem_response(problem, request.url.path)
 
