@@ -28,8 +28,9 @@ stop: ## stop what `make infra` started (and nothing else)
 status: ## say whether Kafka and PostgreSQL answer
 	scripts/stack.sh status
 
-browser: ## install Debian's chromium and chromium-driver for the ops page test (when missing)
+browser: ## install Debian's chromium and chromium-driver, and axe-core, for the browser tests (when missing)
 	scripts/browser.sh
+	scripts/axe.sh
 
 lint: venv ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from portal_api.command_bus import CommandBus
 from portal_api.health import router as health_router
-from portal_api.limits import BodySizeLimit, FailureThrottle
+from portal_api.limits import BodySizeLimit
 from portal_api.openapi import install_openapi
 from portal_api.ops_page.routes import router as ops_page_router
 from portal_api.problems import install_problem_handlers
@@ -29,6 +31,11 @@ from sync_service.db.engine import create_engine
 from sync_service.ops.lag import sampling_in_background
 from sync_service.projections.reader import PostgresOrderViews
 from sync_service.settings import Settings, get_settings
+from sync_service.signin.postgres import (
+    PostgresFailureThrottle,
+    PostgresPasswords,
+    PostgresSessions,
+)
 from sync_service.writemodel.postgres import PostgresWriteModelReader
 
 __all__ = ["create_app"]
@@ -45,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.reader = PostgresWriteModelReader(engine)
         app.state.order_views = PostgresOrderViews(engine)
         app.state.bus = bus
+        _sign_in_state(app, settings, engine)
         # Neither Kafka nor PostgreSQL is needed to start: while one is away the API answers 503
         # and /readyz names it, and the producers connect when Kafka answers.
         await bus.start()
@@ -59,7 +67,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="dualsync portal API", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
-    app.state.redeem_throttle = FailureThrottle(settings.redeem_failures_per_minute, 60.0)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_problem_handlers(app)
     install_unavailable_handlers(app)
@@ -79,3 +86,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     install_portal(app)
     return app
+
+
+def _sign_in_state(app: FastAPI, settings: Settings, engine: AsyncEngine) -> None:
+    """Sessions, passwords and failed attempts, in PostgreSQL: shared by every API process."""
+    minute = timedelta(minutes=1)
+    app.state.sessions = PostgresSessions(
+        engine,
+        idle=timedelta(seconds=settings.session_idle_s),
+        absolute=timedelta(seconds=settings.session_max_s),
+    )
+    app.state.passwords = PostgresPasswords(engine)
+    app.state.redeem_throttle = PostgresFailureThrottle(
+        engine, "redeem", limit=settings.redeem_failures_per_minute, window=minute
+    )
+    app.state.sign_in_throttle = PostgresFailureThrottle(
+        engine, "sign-in", limit=settings.signin_failures_per_minute, window=minute
+    )

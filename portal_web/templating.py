@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
 
+from portal_web.sessions import set_form_cookie
 from portal_web.visitor import Visitor
 
 __all__ = ["TEMPLATES", "render"]
@@ -44,4 +45,5 @@ def render(
         "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
     )
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    set_form_cookie(request, response)  # the token the page's anonymous forms post back
     return response

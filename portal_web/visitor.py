@@ -13,7 +13,9 @@ from typing import Annotated, Final
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
+from contracts.cds import Contact
 from portal_api.auth import current_caller
+from portal_web.sessions import current_session, form_token
 from sync_service.domain.roles import Caller
 from sync_service.writemodel.base import WriteModelReader
 
@@ -44,7 +46,8 @@ class Visitor:
     name: str | None = None
     """The contact's full name for the header; None for the anonymous or bootstrap visitor."""
     csrf_token: str | None = None
-    """What this visitor's forms must post back in CSRF_FIELD; None when no cookie signs them in."""
+    """What this visitor's forms must post back in CSRF_FIELD: the session's token, the anonymous
+    visitor's double-submit cookie token; None for a bearer client (no cookie signs it in)."""
 
     @property
     def signed_in(self) -> bool:
@@ -84,21 +87,38 @@ async def visitor(request: Request) -> Visitor:
     """The visitor of this request: bearer credential, else the portal session, else anonymous."""
     if request.headers.get("authorization"):
         # An API client reading a page: no cookie signs it in, so no CSRF token is needed.
-        found = await _named(request, await current_caller(request), csrf_token=None)
+        found = await _named(request, await current_caller(request))
     else:
-        found = Visitor(Caller.anonymous())
+        found = await _session_visitor(request)
     request.state.visitor = found  # for the refusal pages' header (portal_web.routing)
     return found
 
 
-async def _named(request: Request, caller: Caller, *, csrf_token: str | None) -> Visitor:
+async def _session_visitor(request: Request) -> Visitor:
+    """The session's contact with the web roles its record has NOW, or the anonymous visitor."""
+    session = await current_session(request)
+    if session is not None:
+        reader: WriteModelReader = request.app.state.reader
+        contact = await reader.contact(session.contact_id)
+        if contact is not None:
+            caller = Caller.contact(contact.contact_id, list(contact.web_roles))
+            return Visitor(caller, name=_full_name(contact), csrf_token=session.csrf_token)
+    # The anonymous forms (sign-in, invitation) post a double-submit token: login CSRF fails.
+    return Visitor(Caller.anonymous(), csrf_token=form_token(request))
+
+
+async def _named(request: Request, caller: Caller) -> Visitor:
     name = None
     if caller.contact_id is not None:
         reader: WriteModelReader = request.app.state.reader
         contact = await reader.contact(caller.contact_id)
         if contact is not None:
-            name = " ".join(p for p in (contact.first_name, contact.last_name) if p) or None
-    return Visitor(caller, name=name, csrf_token=csrf_token)
+            name = _full_name(contact)
+    return Visitor(caller, name=name, csrf_token=None)
+
+
+def _full_name(contact: Contact) -> str | None:
+    return " ".join(p for p in (contact.first_name, contact.last_name) if p) or None
 
 
 async def _signed_in(found: Annotated[Visitor, Depends(visitor)]) -> Visitor:

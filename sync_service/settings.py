@@ -61,6 +61,22 @@ class Settings(BaseSettings):
     redeem_failures_per_minute: int = Field(
         default=5, ge=1, description="failed redemptions per client before it must wait"
     )
+    signin_failures_per_minute: int = Field(
+        default=5,
+        ge=1,
+        description="failed portal sign-ins per client address, and per e-mail address, before "
+        "it must wait (shared by every API process)",
+    )
+    session_idle_s: float = Field(
+        default=30 * 60.0,
+        gt=0,
+        description="a portal session ends after this long without a request",
+    )
+    session_max_s: float = Field(
+        default=12 * 3600.0,
+        gt=0,
+        description="a portal session ends this long after sign-in, however active",
+    )
     lag_stuck_after_s: float = Field(
         default=60.0, gt=0, description="a partition with lag whose offset stays this long is stuck"
     )

@@ -10,5 +10,6 @@ from sync_service.db.schema import metadata
 from sync_service.mappings import tables as _mapping_tables  # noqa: F401 - registers its tables
 from sync_service.ops import lag_tables as _lag_tables  # noqa: F401 - registers its tables
 from sync_service.projections import tables as _read_models  # noqa: F401 - registers its tables
+from sync_service.signin import tables as _signin  # noqa: F401 - registers its tables
 
 __all__ = ["metadata"]

@@ -1,7 +1,7 @@
 """The ops page in headless Chromium: sign in, see a dead letter, redrive it, see it gone.
 
-Debian's chromium and chromium-driver drive it (scripts/browser.sh installs them; `make test`
-runs that first), through Selenium pointed at both files so that it never downloads a browser.
+Debian's chromium and chromium-driver drive it through the `browser` fixture of the portal's
+browser tests (tests/portal_web/browser.py).
 The API runs for real on a free 127.0.0.1 port, beside the portal fixture's services and an
 outbound mapping worker; the browser's blocking calls run in a thread so that those go on.
 """
@@ -11,15 +11,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import socket
-import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
@@ -27,66 +22,29 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from contracts.scm import SalesOrderHeader
 from contracts.topics import CDS_EVENTS, DEADLETTER, SCM_SALESORDERS
-from portal_api.app import create_app
 from sync_service.demo_data import JANE_CONTACT_ID
 from sync_service.streams import order_stream
 from tests.portal_api.conftest import ADMIN_TOKEN, Portal
 from tests.portal_api.views_helpers import credential
+from tests.portal_web.browser import browser, serve
 from tests.sync_service.mappings.orders import order_event, portal_order, product_without_site
 from tests.sync_service.mappings.test_outbound import _append
 from tests.sync_service.mappings.wire import read, send
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
+__all__ = ["browser"]  # the fixture, used by this module's tests
+
 WAIT_S = 60
 SCREENSHOT = os.environ.get("DUALSYNC_OPS_SCREENSHOT")
 """Where to save a screenshot of the page with data (docs/ops-page.png), when set."""
 
 
 @pytest.fixture
-def browser() -> Iterator[WebDriver]:
-    """Headless Chromium; missing, the test fails (it is installed by `make test`, not optional)."""
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.fail(
-            f"{CHROMIUM} or {CHROMEDRIVER} is missing: run scripts/browser.sh (make browser)"
-        )
-    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not fetch anything
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    options.add_argument("--window-size=1280,1000")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # script errors, CSP refusals
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-@pytest.fixture
 async def api_url(portal: Portal) -> AsyncIterator[str]:
     """The API on a free 127.0.0.1 port (uvicorn in a thread of its own, with its own loop)."""
-    listening = socket.socket()
-    listening.bind(("127.0.0.1", 0))
-    port = listening.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(portal.settings), log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
-    thread.start()
-    async with asyncio.timeout(60):
-        while not server.started:
-            assert thread.is_alive(), "the API did not start"
-            await asyncio.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.to_thread(thread.join, 30)
-        listening.close()
+    async with serve(portal) as url:
+        yield url
 
 
 def _wait(driver: WebDriver) -> WebDriverWait[WebDriver]:

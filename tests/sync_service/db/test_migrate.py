@@ -54,6 +54,10 @@ TABLES = {
     # 0006: the lag sampler's committed offsets seen and maps' last applied record
     "committed_offsets_seen",
     "maps_applied",
+    # 0007: the portal's sign-in: browser sessions, passwords, failed attempts
+    "portal_passwords",
+    "portal_sessions",
+    "signin_failures",
 }
 
 
@@ -75,7 +79,7 @@ def _differences(connection: Connection) -> list[Any]:
 
 
 def test_the_head_revision_is_the_write_model() -> None:
-    assert head_revision() == "0006"
+    assert head_revision() == "0007"
 
 
 async def test_a_fresh_database_has_no_revision(empty_database_url: str) -> None:

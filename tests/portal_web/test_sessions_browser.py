@@ -1,0 +1,88 @@
+"""Signing in to the portal in headless Chromium: invitation, password, sessions, throttle, axe."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import quote
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from sync_service.demo_data import ADMIN_CONTACT_ID, JANE_CONTACT_ID, MAY_CONTACT_ID
+from tests.portal_api.conftest import ADMIN, Portal
+from tests.portal_web.browser import assert_accessible, give_password, sign_in, wait
+
+pytestmark = pytest.mark.integration
+
+PASSWORD = "a long enough secret"
+
+
+async def _invitation_code(portal: Portal, contact_id: object) -> str:
+    invited = await portal.client.post(
+        "/admin/invitations", json={"contact_id": str(contact_id)}, headers=ADMIN
+    )
+    assert invited.status_code == 201, invited.text
+    return str(invited.json()["code"])
+
+
+def _header(driver: WebDriver) -> str:
+    return str(driver.find_element(By.CSS_SELECTOR, "header.site .who").text)
+
+
+def _redeem(driver: WebDriver, site: str, code: str, password: str) -> None:
+    driver.get(f"{site}/portal/invitation?code={quote(code)}")
+    assert driver.find_element(By.ID, "f-code").get_attribute("value") == code
+    driver.find_element(By.ID, "f-password").send_keys(password)
+    driver.find_element(By.ID, "f-confirmation").send_keys(password)
+    driver.find_element(By.ID, "redeem").click()
+    wait(driver).until(lambda d: d.current_url == f"{site}/portal/")
+
+
+def _sign_out(driver: WebDriver, site: str) -> None:
+    driver.find_element(By.CSS_SELECTOR, "header.site .who button").click()
+    wait(driver).until(lambda d: "Sign in" in _header(d))
+    assert driver.current_url == f"{site}/portal/"
+
+
+def _tiles(driver: WebDriver) -> list[str]:
+    return [str(t.text) for t in driver.find_elements(By.CSS_SELECTOR, ".tiles .tile-title")]
+
+
+async def test_an_invitation_link_leads_to_a_password_and_a_session(
+    portal: Portal, site: str, browser: WebDriver
+) -> None:
+    code = await _invitation_code(portal, JANE_CONTACT_ID)
+    await asyncio.to_thread(_redeem, browser, site, code, PASSWORD)
+    assert "Jane Contoso" in _header(browser) and "Authorized user" in _header(browser)
+    await asyncio.to_thread(_sign_out, browser, site)
+    assert _tiles(browser) == []
+    await asyncio.to_thread(sign_in, browser, site, "jane@x.example", PASSWORD)
+    assert browser.current_url == f"{site}/portal/"
+    assert _tiles(browser) == ["Create order", "Orders"]
+    assert "Jane Contoso" in _header(browser)
+
+
+async def test_a_contact_without_a_web_role_is_told_access_is_not_granted(
+    portal: Portal, site: str, browser: WebDriver
+) -> None:
+    await give_password(portal, MAY_CONTACT_ID, PASSWORD)
+    await asyncio.to_thread(sign_in, browser, site, "may@y.example", PASSWORD)
+    assert "May Fabrikam" in _header(browser) and "No web role" in _header(browser)
+    assert "access to the portal has not been granted" in browser.find_element(By.ID, "main").text
+    assert _tiles(browser) == []
+
+
+async def test_the_public_and_sign_in_pages_pass_axe(
+    portal: Portal, site: str, browser: WebDriver
+) -> None:
+    await give_password(portal, ADMIN_CONTACT_ID, PASSWORD)
+
+    def check(path: str) -> None:
+        browser.get(f"{site}{path}")
+        assert_accessible(browser)
+
+    for path in ("/portal/", "/portal/terms", "/portal/sign-in", "/portal/invitation"):
+        await asyncio.to_thread(check, path)
+    await asyncio.to_thread(sign_in, browser, site, "admin@portal.example", PASSWORD)
+    await asyncio.to_thread(check, "/portal/")
