@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -19,9 +18,8 @@ import pytest
 from contracts.events import OrderSubmitted
 from sync_service.demo_data import JANE_CONTACT_ID, MAY_CONTACT_ID, SAM_CONTACT_ID
 from sync_service.eventstore.envelopes import to_envelope
-from sync_service.settings import Settings
 from sync_service.streams import order_stream
-from tests.portal_api.conftest import ADMIN, Portal, running_portal
+from tests.portal_api.conftest import ADMIN, Portal
 from tests.portal_api.views_helpers import credential, eventually, order_ids
 from tests.portal_web.html_page import Page
 
@@ -36,12 +34,6 @@ INFORMATION = {
     "postal_code": "98052",
     "requisition_number": "REQ-9",
 }
-
-
-@pytest.fixture
-async def portal(settings: Settings) -> AsyncIterator[Portal]:
-    async with running_portal(settings) as running:
-        yield running
 
 
 class Wizard:
