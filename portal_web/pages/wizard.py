@@ -35,7 +35,6 @@ __all__ = ["router"]
 router = page_router()
 
 _START: Final = "/portal/orders/new"
-_STEPS: Final[tuple[Step, ...]] = ("information", "items", "review")
 
 
 def _text(form: FormData) -> dict[str, str]:
@@ -140,15 +139,15 @@ async def submit(request: Request, visitor: OrderingVisitor, form: CheckedForm) 
 
 async def _refused(request: Request, visitor: Visitor, draft: Draft, refused: Problem) -> Response:
     """The earliest step with a refused field, the field's message at it; else the review."""
-    if refused.status == 422 and refused.errors:
-        for step in _STEPS[:2]:
-            at_step = [error for error in refused.errors if step_of(error.field) == step]
-            if step == "information" and at_step:
-                return await information_page(request, visitor, draft, at_step, status=422)
-            if step == "items" and at_step:
-                return await items_page(request, visitor, draft, at_step, status=422)
+    errors = refused.errors if refused.status == 422 else []
+    information = [error for error in errors if step_of(error.field) == "information"]
+    if information:
+        return await information_page(request, visitor, draft, information, status=422)
+    items = [error for error in errors if step_of(error.field) == "items"]
+    if items:
+        return await items_page(request, visitor, draft, items, status=422)
     notice = refused.detail
-    if any(error.field == IDEMPOTENCY_KEY_FIELD for error in refused.errors):
+    if any(error.field == IDEMPOTENCY_KEY_FIELD for error in errors):
         notice = (
             "This order was submitted already, with other values. Start a new order to order again."
         )

@@ -241,6 +241,13 @@ async def test_the_same_form_posted_twice_creates_one_order(portal: Portal) -> N
     events = await portal.store.read_stream(stream)
     assert [event.event_type for event in events] == ["OrderSubmitted"]
     assert await order_ids(portal, jane.headers) == {order_id}
+    # The same wizard changed after its order went: refused, never a second order.
+    changed = json.dumps({**jane.draft, "requisition_number": "REQ-10"})
+    again = await portal.client.post(
+        f"{NEW}/submit", data={**form, "draft": changed}, headers=jane.headers
+    )
+    assert again.status_code == 422
+    assert "This order was submitted already" in Page(again.text).words
 
 
 async def test_an_administrator_picks_company_and_customer_account(portal: Portal) -> None:
