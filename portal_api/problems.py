@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
@@ -18,13 +19,16 @@ from contracts.errors import FieldError
 __all__ = [
     "PROBLEM_JSON",
     "Problem",
+    "field_errors",
     "field_path",
     "install_problem_handlers",
     "problem_response",
-    "validation_errors",
+    "validated",
 ]
 
 PROBLEM_JSON = "application/problem+json"
+_INVALID = "the request does not validate; see errors"
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 class Problem(Exception):
@@ -83,9 +87,8 @@ def field_path(location: Iterable[int | str]) -> str:
     return path or "body"
 
 
-def validation_errors(items: Iterable[Mapping[str, Any]]) -> list[FieldError]:
-    """Pydantic's error items (of a request, or of a model a page validates) as the API names
-    and words them."""
+def field_errors(items: Iterable[Mapping[str, Any]]) -> list[FieldError]:
+    """pydantic's error items as the API reports them: the field's path and a readable message."""
     from portal_api.schemas import PATTERN_MESSAGES  # the schemas import this module's names
 
     errors: list[FieldError] = []
@@ -97,6 +100,15 @@ def validation_errors(items: Iterable[Mapping[str, Any]]) -> list[FieldError]:
         message = readable_message(item, PATTERN_MESSAGES)
         errors.append(FieldError(field=field_path(location), message=message))
     return errors
+
+
+def validated(model: type[_Model], data: Mapping[str, Any]) -> _Model:
+    """`data` as the request body `model`, or the API's 422 naming the same fields in the same
+    words as when the body arrives as JSON (for a page's form)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as invalid:
+        raise Problem(422, _INVALID, errors=field_errors(invalid.errors())) from invalid
 
 
 def _unreadable_body(exc: StarletteHTTPException) -> Problem | None:
@@ -137,9 +149,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problem = Problem(
-            422, "the request does not validate; see errors", errors=validation_errors(exc.errors())
-        )
+        problem = Problem(422, _INVALID, errors=field_errors(exc.errors()))
         return problem_response(problem, request.url.path)
 
     @app.exception_handler(StarletteHTTPException)

@@ -13,17 +13,27 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from contracts.bounds import EMAIL_MAX, Code, IsoDate, Name, Quantity, Street
+from contracts.bounds import (
+    EMAIL_MAX,
+    SINGLE_LINE_PATTERN,
+    Code,
+    IsoDate,
+    Name,
+    Quantity,
+    Street,
+)
 from contracts.values import InvitationKind, WebRole
 
 __all__ = [
     "CURSOR_PATTERN",
     "EMAIL_PATTERN",
+    "EMAIL_SEARCH_MIN",
     "MAX_LINES",
     "PATTERN_MESSAGES",
     "CommandPending",
     "CommandStatus",
     "ContactBody",
+    "ContactSearch",
     "ContactView",
     "DeliveryAddressBody",
     "InvitationCreated",
@@ -57,8 +67,12 @@ Email = Annotated[
 ]
 # Page cursors are URL-safe base64 without padding: anything else was never given out.
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+COUNTRY_PATTERN = r"^[A-Z]{2}$"
 PATTERN_MESSAGES = {
     CURSOR_PATTERN: "must be a next_cursor that this API gave out",
+    CURRENCY_PATTERN: "must be an ISO 4217 currency code: three capital letters, e.g. USD",
+    COUNTRY_PATTERN: "must be an ISO 3166 country code: two capital letters, e.g. US",
     EMAIL_PATTERN: "must be an e-mail address (name@example.com) without spaces or control "
     "characters",
 }
@@ -79,10 +93,25 @@ class ContactBody(_Request):
     company: CodeText | None = None
     account_number: CodeText | None = None
     price_list: CodeText | None = None
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
-    ship_to_country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
+    currency: Annotated[str, StringConstraints(pattern=CURRENCY_PATTERN)] | None = None
+    ship_to_country: Annotated[str, StringConstraints(pattern=COUNTRY_PATTERN)] | None = None
     language: CodeText | None = None
     web_roles: list[WebRole] = Field(default_factory=list, max_length=3)
+
+
+EMAIL_SEARCH_MIN = 3
+"""The shortest text `GET /admin/contacts?email=` looks for."""
+
+
+class ContactSearch(_Request):
+    """`GET /admin/contacts?email=` as a model: the portal's find page checks it the same way."""
+
+    email: Annotated[
+        str,
+        StringConstraints(
+            min_length=EMAIL_SEARCH_MIN, max_length=EMAIL_MAX, pattern=SINGLE_LINE_PATTERN
+        ),
+    ]
 
 
 class ContactView(BaseModel):
@@ -178,7 +207,7 @@ class OrderBody(_Request):
     requisition_number: Annotated[Code, Field(max_length=60)] | None = None
     company: CodeText | None = None
     customer_account: CodeText | None = None
-    ship_to_country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
+    ship_to_country: Annotated[str, StringConstraints(pattern=COUNTRY_PATTERN)] | None = None
     lines: list[OrderLineBody] = Field(max_length=MAX_LINES)
 
 

@@ -14,7 +14,7 @@ from uuid import uuid4
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from contracts.errors import FieldError
-from portal_api.problems import Problem, validation_errors
+from portal_api.problems import Problem, validated
 from portal_api.schemas import MAX_LINES, OrderBody
 from sync_service.domain.roles import Caller
 
@@ -135,9 +135,9 @@ def order_body(
         data["customer_account"] = draft.customer_account or None
         data["ship_to_country"] = draft.ship_to_country or None
     try:
-        return OrderBody.model_validate(data)
-    except ValidationError as invalid:
-        return validation_errors(invalid.errors())
+        return validated(OrderBody, data)
+    except Problem as invalid:
+        return invalid.errors
 
 
 def step_of(field: str) -> Step:
