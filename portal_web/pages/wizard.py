@@ -109,7 +109,8 @@ async def items(request: Request, visitor: OrderingVisitor, form: CheckedForm) -
         )
         draft = draft.with_line(line, index if action == "save" else None)
     problems = await _problems(request, visitor, draft, "items") if draft.lines else []
-    return await items_page(request, visitor, draft, problems, status=422 if problems else 200)
+    status = 422 if problems else 200
+    return await items_page(request, visitor, draft, problems, status=status, acted=True)
 
 
 @router.post("/orders/new/review", response_class=HTMLResponse)

@@ -162,8 +162,10 @@ async def items_page(
     *,
     status: int = 200,
     editing: int | None = None,
+    acted: bool = False,
 ) -> HTMLResponse:
-    """Step 2: the items with their estimated net amounts and total; the item editor."""
+    """Step 2: the items with their estimated net amounts and total; the item editor.
+    `acted`: shown after an item was added, changed or removed (the script puts the focus back)."""
     catalog = await _catalog(request, visitor, draft)
     rows = _rows(draft, catalog, problems)
     units = sorted({unit.unit for product in catalog.products for unit in product.units})
@@ -180,6 +182,7 @@ async def items_page(
         total=sum((row.amount for row in rows if row.amount is not None), Decimal(0)),
         units=units,
         editing=editing,
+        acted=acted,
         editor=draft.lines[editing] if editing is not None else DraftLine(),
         general=[p.message for p in problems if p.field == "lines"],
         money=money,

@@ -140,6 +140,12 @@
   product.addEventListener("change", () => { fillUnits(); estimate(); });
   quantity.addEventListener("input", estimate);
   unit.addEventListener("change", estimate);
+  if (editor.dataset.acted === "true") {
+    // Back from adding, changing or removing an item: the focus where the person goes on from,
+    // the first refused item's Change button, else Add item (not the top of the page).
+    const refused = document.querySelector("tr.invalid [data-change]");
+    (refused || add).focus();
+  }
   if (form && editor.dataset.editing === "true") {
     const index = Number((submit.value.split(":")[1]) || 0);
     open(index, document.querySelector(`[data-change="${index}"]`));

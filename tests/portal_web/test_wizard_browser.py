@@ -98,6 +98,7 @@ def _wizard(driver: WebDriver, site: str) -> str:
     assert_accessible(driver)  # the open dialog
     _add_item(driver, "gadg", "2", "b")
     assert driver.find_element(By.ID, "items-total").text == "500.00 USD"
+    assert _focused(driver) == "add-item"  # where the next item starts, not the page's top
 
     _open_dialog(driver)
     _typed(driver, "widget")
@@ -147,6 +148,8 @@ def _refused_then_missing(driver: WebDriver, site: str) -> None:
     _add_item(driver, "widget", "0", None)
     error = driver.find_element(By.ID, "item-0-quantity-error")
     assert error.text == "the quantity must be more than 0"
+    focused = "return document.activeElement.dataset.change"
+    assert driver.execute_script(focused) == "0"  # the refused item's Change button
     assert_accessible(driver)
     _tab_to(driver, "button[data-change='0']")
     _typed(driver, Keys.ENTER)
