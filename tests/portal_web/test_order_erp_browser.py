@@ -1,5 +1,7 @@
-"""The whole round trip under an open order page: the ERP simulator numbers and confirms the
-order, and the page shows each step as it happens, without a reload.
+"""Issue 12's walk through the portal, in headless Chromium, with the ERP on the other side:
+invitation -> choose a password -> sign out -> sign in -> the three steps with two items -> the
+order page shows the order pending, then with the ERP's number, then confirmed, as the ERP
+simulator answers, without a reload; the order is on scm.salesorders.v1 once.
 
 portal -> cds.events.v1 -> outbound -> scm.salesorders.v1 -> ERP simulator -> scm.inbound.v1 ->
 inbound -> OrderSyncStatusChanged -> projections -> the page's timeline (polled).
@@ -24,14 +26,14 @@ from sync_service.erp_sim import StatusDelays, running_erp_sim
 from sync_service.mappings.workers import inbound_worker
 from sync_service.producer import running_producer
 from sync_service.topics import ensure_topics
-from tests.portal_api.conftest import Portal
-from tests.portal_api.views_helpers import ORDER, credential
-from tests.portal_web.browser import assert_accessible, give_password, sign_in, wait
+from tests.portal_api.conftest import ADMIN, Portal
+from tests.portal_web.browser import assert_accessible, sign_in, wait
+from tests.portal_web.test_sessions_browser import PASSWORD, _invitation_code, _redeem, _sign_out
+from tests.portal_web.test_wizard_browser import _wizard
 from tests.sync_service.mappings.wire import read
 
 pytestmark = pytest.mark.integration
 
-PASSWORD = "correct horse battery staple"
 CONFIRMS_AFTER = StatusDelays(confirm_after=2.0, ship_after=0, invoice_after=0)
 """The simulated ERP confirms an order 2 s after numbering it, and takes it no further."""
 
@@ -60,35 +62,31 @@ def _status(driver: WebDriver) -> str:
     return str(driver.execute_script("return document.getElementById('timeline').dataset.status"))
 
 
-async def test_the_erp_numbers_and_confirms_the_order_while_its_page_is_open(
+async def test_invitation_to_an_order_the_erp_confirms_under_its_open_page(
     portal: Portal, outbound: None, site: str, browser: WebDriver
 ) -> None:
-    await give_password(portal, JANE_CONTACT_ID, PASSWORD)
-    jane = await credential(portal, JANE_CONTACT_ID)
-    # Submitted as the wizard submits it (an Idempotency-Key), while the ERP is not running yet.
-    accepted = await portal.client.post(
-        "/orders", json=ORDER, headers={**jane, "Idempotency-Key": "round-trip"}
-    )
-    assert accepted.status_code == 202, accepted.text
-    order_id = accepted.json()["order_id"]
+    code = await _invitation_code(portal, JANE_CONTACT_ID)
 
-    def open_the_order() -> None:
+    def order_through_the_wizard() -> str:
+        _redeem(browser, site, code, PASSWORD)
+        _sign_out(browser, site)
         sign_in(browser, site, "jane@x.example", PASSWORD)
-        browser.get(f"{site}/portal/orders/{order_id}")
+        order_id = _wizard(browser, site)  # the ERP is not running yet: the order waits for it
         wait(browser, 15).until(lambda driver: _status(driver) == "pending")
+        assert "Submitted, not yet in the ERP" in browser.find_element(By.ID, "timeline").text
         browser.execute_script("window.stillTheSamePage = true")  # gone after a reload
+        return order_id
 
     def until(status: str) -> str:
         wait(browser, 30).until(lambda driver: _status(driver) == status)
         assert browser.execute_script("return window.stillTheSamePage") is True
         return str(browser.find_element(By.ID, "timeline").text)
 
-    await asyncio.to_thread(open_the_order)
+    order_id = await asyncio.to_thread(order_through_the_wizard)
     async with _the_erp(portal):
         synced = await asyncio.to_thread(until, "synced")
-        number = (await portal.client.get(f"/orders/{order_id}", headers=jane)).json()[
-            "sales_order_number"
-        ]
+        view = await portal.client.get(f"/orders/{order_id}", headers=ADMIN)
+        number = view.json()["sales_order_number"]
         assert number and f"In the ERP as {number}" in synced
         confirmed = await asyncio.to_thread(until, "confirmed")
         assert f"SCM order number {number}" in confirmed
