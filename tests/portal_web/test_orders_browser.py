@@ -114,8 +114,9 @@ async def test_each_of_the_seed_signed_in_sees_exactly_their_orders(
 
 
 def _status(driver: WebDriver) -> str:
-    # Read in the page, not through a found element: the script replaces the timeline whole.
-    return str(driver.execute_script("return document.getElementById('timeline').dataset.status"))
+    # Read in the page, null-safe: the script replaces the timeline whole, a reload empties it.
+    found = "const t = document.getElementById('timeline'); return t ? t.dataset.status : null;"
+    return str(driver.execute_script(found))
 
 
 def _timeline_text(driver: WebDriver) -> str:
