@@ -56,6 +56,9 @@ run: venv infra ## the whole stack: infrastructure, migrations, topics, demo dat
 	$(DUALSYNC) erp-sim & erp_sim=$$!; \
 	$(DUALSYNC) run all
 
+screenshots: venv browser ## the README's pictures of the portal (docs/portal-*.png); `make run` must be running
+	$(PY) scripts/portal_screenshots.py
+
 bench: venv infra ## benchmark the pipeline (bench/); e.g. make bench BENCH_ARGS=--smoke
 	$(PY) -m bench $(BENCH_ARGS)
 
@@ -72,4 +75,4 @@ format: venv ## apply ruff's formatting and safe fixes
 clean: ## remove the virtualenv and caches (the Kafka jar cache stays)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
 
-.PHONY: help venv infra stop status browser lint test run bench chaos contracts format clean
+.PHONY: help venv infra stop status browser lint test run screenshots bench chaos contracts format clean
