@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
 from contracts.bounds import MAX_JSON_DEPTH, readable_message
 from contracts.errors import FieldError
 
-__all__ = ["PROBLEM_JSON", "Problem", "field_path", "install_problem_handlers", "problem_response"]
+__all__ = [
+    "PROBLEM_JSON",
+    "Problem",
+    "field_errors",
+    "field_path",
+    "install_problem_handlers",
+    "problem_response",
+    "validated",
+]
 
 PROBLEM_JSON = "application/problem+json"
+_INVALID = "the request does not validate; see errors"
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 class Problem(Exception):
@@ -76,11 +87,12 @@ def field_path(location: Iterable[int | str]) -> str:
     return path or "body"
 
 
-def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
+def field_errors(items: Iterable[Mapping[str, Any]]) -> list[FieldError]:
+    """pydantic's error items as the API reports them: the field's path and a readable message."""
     from portal_api.schemas import PATTERN_MESSAGES  # the schemas import this module's names
 
     errors: list[FieldError] = []
-    for item in exc.errors():
+    for item in items:
         # Pydantic puts the union branch or validator name in the location; keep the fields.
         location = [p for p in item.get("loc", ()) if not str(p).startswith("function-")]
         if item.get("type") == "json_invalid":
@@ -88,6 +100,15 @@ def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
         message = readable_message(item, PATTERN_MESSAGES)
         errors.append(FieldError(field=field_path(location), message=message))
     return errors
+
+
+def validated(model: type[_Model], data: Mapping[str, Any]) -> _Model:
+    """`data` as the request body `model`, or the API's 422 naming the same fields in the same
+    words as when the body arrives as JSON (for a page's form)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as invalid:
+        raise Problem(422, _INVALID, errors=field_errors(invalid.errors())) from invalid
 
 
 def _unreadable_body(exc: StarletteHTTPException) -> Problem | None:
@@ -128,9 +149,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problem = Problem(
-            422, "the request does not validate; see errors", errors=_validation_errors(exc)
-        )
+        problem = Problem(422, _INVALID, errors=field_errors(exc.errors()))
         return problem_response(problem, request.url.path)
 
     @app.exception_handler(StarletteHTTPException)

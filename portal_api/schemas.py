@@ -13,17 +13,27 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from contracts.bounds import EMAIL_MAX, Code, IsoDate, Name, Quantity, Street
+from contracts.bounds import (
+    EMAIL_MAX,
+    SINGLE_LINE_PATTERN,
+    Code,
+    IsoDate,
+    Name,
+    Quantity,
+    Street,
+)
 from contracts.values import InvitationKind, WebRole
 
 __all__ = [
     "CURSOR_PATTERN",
     "EMAIL_PATTERN",
+    "EMAIL_SEARCH_MIN",
     "MAX_LINES",
     "PATTERN_MESSAGES",
     "CommandPending",
     "CommandStatus",
     "ContactBody",
+    "ContactSearch",
     "ContactView",
     "DeliveryAddressBody",
     "InvitationCreated",
@@ -83,6 +93,21 @@ class ContactBody(_Request):
     ship_to_country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
     language: CodeText | None = None
     web_roles: list[WebRole] = Field(default_factory=list, max_length=3)
+
+
+EMAIL_SEARCH_MIN = 3
+"""The shortest text `GET /admin/contacts?email=` looks for."""
+
+
+class ContactSearch(_Request):
+    """`GET /admin/contacts?email=` as a model: the portal's find page checks it the same way."""
+
+    email: Annotated[
+        str,
+        StringConstraints(
+            min_length=EMAIL_SEARCH_MIN, max_length=EMAIL_MAX, pattern=SINGLE_LINE_PATTERN
+        ),
+    ]
 
 
 class ContactView(BaseModel):

@@ -19,9 +19,11 @@ from sync_service.domain.roles import Caller
 
 __all__ = [
     "InvitationState",
+    "InvitationStatus",
     "RedemptionRefusal",
     "invitation_expiry",
     "invitation_problems",
+    "invitation_status",
     "redemption_refusal",
 ]
 
@@ -97,13 +99,39 @@ def redemption_refusal(
     """Why the invitation cannot be redeemed at `now` (by `contact_id`, if given), or None."""
     if invitation is None:
         return RedemptionRefusal.UNKNOWN
-    if now >= invitation.expires_at:
+    if _expired(invitation, now):
         return RedemptionRefusal.EXPIRED
-    if invitation.redemptions >= invitation.max_redemptions:
+    if _used_up(invitation):
         return RedemptionRefusal.USED_UP
     if contact_id is not None and contact_id != invitation.contact_id:
         return RedemptionRefusal.WRONG_CONTACT
     return None
+
+
+class InvitationStatus(enum.Enum):
+    """Where an invitation stands, as an administrator sees it in the list."""
+
+    OPEN = "open"
+    REDEEMED = "redeemed"
+    EXPIRED = "expired"
+
+
+def invitation_status(invitation: InvitationState, now: datetime) -> InvitationStatus:
+    """Open while its code may be redeemed; redeemed once used up (also after it expired)."""
+    # Used up first: an invitation that did its job is "redeemed", not "expired", for ever.
+    if _used_up(invitation):
+        return InvitationStatus.REDEEMED
+    if _expired(invitation, now):
+        return InvitationStatus.EXPIRED
+    return InvitationStatus.OPEN
+
+
+def _expired(invitation: InvitationState, now: datetime) -> bool:
+    return now >= invitation.expires_at
+
+
+def _used_up(invitation: InvitationState) -> bool:
+    return invitation.redemptions >= invitation.max_redemptions
 
 
 def _missing(field: str, label: str) -> FieldError:

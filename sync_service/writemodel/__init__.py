@@ -3,8 +3,15 @@
 from sync_service.writemodel.base import (
     CommandOutcome,
     IdempotencyKeyReused,
+    ListedInvitation,
     ProductOffer,
     WriteModelReader,
 )
 
-__all__ = ["CommandOutcome", "IdempotencyKeyReused", "ProductOffer", "WriteModelReader"]
+__all__ = [
+    "CommandOutcome",
+    "IdempotencyKeyReused",
+    "ListedInvitation",
+    "ProductOffer",
+    "WriteModelReader",
+]

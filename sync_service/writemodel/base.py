@@ -11,10 +11,16 @@ from uuid import UUID
 from contracts.cds import Account, Contact
 from contracts.errors import FieldError
 from sync_service.domain.catalog import Catalog
-from sync_service.domain.invitations import InvitationState
+from sync_service.domain.invitations import InvitationState, InvitationStatus
 from sync_service.domain.roles import Caller
 
-__all__ = ["CommandOutcome", "IdempotencyKeyReused", "ProductOffer", "WriteModelReader"]
+__all__ = [
+    "CommandOutcome",
+    "IdempotencyKeyReused",
+    "ListedInvitation",
+    "ProductOffer",
+    "WriteModelReader",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -28,6 +34,17 @@ class ProductOffer:
     """Unit symbol -> factor to the default unit."""
     prices: dict[str, Decimal] = field(default_factory=dict)
     """Unit symbol -> price on the caller's price list (else the list price); priced units only."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListedInvitation:
+    """An issued invitation in the administrators' list: whom it invites, where it stands."""
+
+    invitation: InvitationState
+    status: InvitationStatus
+    """At the time the list was read (sync_service.domain.invitations.invitation_status)."""
+    contact_name: str | None
+    contact_email: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,6 +81,10 @@ class WriteModelReader(Protocol):
         """Contacts with this email, compared case-insensitively."""
         ...
 
+    async def contacts(self, *, limit: int, offset: int = 0) -> list[Contact]:
+        """Every contact by last name, first name and id: `limit` of them from `offset` on."""
+        ...
+
     async def contacts_of_account(self, company: str, account_number: str) -> list[Contact]:
         """The contacts of one customer account (GET /account)."""
         ...
@@ -74,6 +95,13 @@ class WriteModelReader(Protocol):
 
     async def invitation_by_code_hash(self, code_hash: str) -> InvitationState | None:
         """The invitation issued with this code, if any."""
+        ...
+
+    async def invitations(
+        self, now: datetime, *, limit: int, offset: int = 0, contact_id: UUID | None = None
+    ) -> list[ListedInvitation]:
+        """Invitations (of one contact, if given), latest expiry first, with their status at
+        `now`: `limit` of them from `offset` on."""
         ...
 
     async def customer_account(self, company: str, account_number: str) -> Account | None:

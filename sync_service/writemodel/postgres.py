@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import select
@@ -16,7 +17,12 @@ from sync_service.domain.catalog import Catalog
 from sync_service.domain.invitations import InvitationState
 from sync_service.domain.roles import Caller
 from sync_service.writemodel import queries
-from sync_service.writemodel.base import CommandOutcome, IdempotencyKeyReused, ProductOffer
+from sync_service.writemodel.base import (
+    CommandOutcome,
+    IdempotencyKeyReused,
+    ListedInvitation,
+    ProductOffer,
+)
 
 __all__ = ["PostgresWriteModelReader"]
 
@@ -44,6 +50,11 @@ class PostgresWriteModelReader:
         async with self._connect() as connection:
             return await queries.contacts_by_email(connection, email)
 
+    async def contacts(self, *, limit: int, offset: int = 0) -> list[Contact]:
+        """Every contact by last name, first name and id: `limit` of them from `offset` on."""
+        async with self._connect() as connection:
+            return await queries.contact_list(connection, limit=limit, offset=offset)
+
     async def contacts_of_account(self, company: str, account_number: str) -> list[Contact]:
         """The contacts of one customer account (GET /account)."""
         async with self._connect() as connection:
@@ -58,6 +69,16 @@ class PostgresWriteModelReader:
         """The invitation issued with this code, if any."""
         async with self._connect() as connection:
             return await queries.invitation_by_code_hash(connection, code_hash)
+
+    async def invitations(
+        self, now: datetime, *, limit: int, offset: int = 0, contact_id: UUID | None = None
+    ) -> list[ListedInvitation]:
+        """Invitations (of one contact, if given), latest expiry first, with their status at
+        `now`: `limit` of them from `offset` on."""
+        async with self._connect() as connection:
+            return await queries.invitation_list(
+                connection, now, limit=limit, offset=offset, contact_id=contact_id
+            )
 
     async def customer_account(self, company: str, account_number: str) -> Account | None:
         """The customer account record, if there is one."""

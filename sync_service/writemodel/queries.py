@@ -3,6 +3,7 @@ or on a fresh connection for the API (writemodel.postgres)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -21,9 +22,9 @@ from sync_service.db.schema import (
     products,
 )
 from sync_service.domain.catalog import Catalog, sales_units
-from sync_service.domain.invitations import InvitationState
+from sync_service.domain.invitations import InvitationState, invitation_status
 from sync_service.domain.roles import BOOTSTRAP_ACTOR, Caller
-from sync_service.writemodel.base import CommandOutcome, ProductOffer
+from sync_service.writemodel.base import CommandOutcome, ListedInvitation, ProductOffer
 
 __all__ = [
     "caller_for_actor",
@@ -31,11 +32,13 @@ __all__ = [
     "catalog",
     "command_outcome",
     "contact",
+    "contact_list",
     "contacts_by_email",
     "contacts_of_account",
     "customer_account",
     "invitation",
     "invitation_by_code_hash",
+    "invitation_list",
     "products_for",
 ]
 
@@ -82,6 +85,19 @@ async def contacts_by_email(connection: AsyncConnection, email: str) -> list[Con
         select(contacts)
         .where(func.lower(contacts.c.email) == email.strip().lower())
         .order_by(contacts.c.contact_id)
+    )
+    return [_contact(row) for row in (await connection.execute(query)).mappings()]
+
+
+async def contact_list(
+    connection: AsyncConnection, *, limit: int, offset: int = 0
+) -> list[Contact]:
+    """Every contact by last name, first name and id: `limit` of them from `offset` on."""
+    query = (
+        select(contacts)
+        .order_by(contacts.c.lastname, contacts.c.firstname, contacts.c.contact_id)
+        .limit(limit)
+        .offset(offset)
     )
     return [_contact(row) for row in (await connection.execute(query)).mappings()]
 
@@ -140,6 +156,41 @@ async def invitation_by_code_hash(
     query = select(invitations).where(invitations.c.code_hash == code_hash)
     row = (await connection.execute(query)).mappings().first()
     return None if row is None else _invitation(row)
+
+
+async def invitation_list(
+    connection: AsyncConnection,
+    now: datetime,
+    *,
+    limit: int,
+    offset: int = 0,
+    contact_id: UUID | None = None,
+) -> list[ListedInvitation]:
+    """Invitations (of one contact, if given), latest expiry first, with their status at `now`."""
+    query = (
+        select(invitations, contacts.c.firstname, contacts.c.lastname, contacts.c.email)
+        .select_from(
+            invitations.outerjoin(contacts, invitations.c.contact_id == contacts.c.contact_id)
+        )
+        .order_by(invitations.c.expires_at.desc(), invitations.c.invitation_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    if contact_id is not None:
+        query = query.where(invitations.c.contact_id == contact_id)
+    listed = []
+    for row in (await connection.execute(query)).mappings():
+        state = _invitation(row)
+        name = " ".join(part for part in (row["firstname"], row["lastname"]) if part)
+        listed.append(
+            ListedInvitation(
+                invitation=state,
+                status=invitation_status(state, now),
+                contact_name=name or None,
+                contact_email=row["email"],
+            )
+        )
+    return listed
 
 
 async def customer_account(

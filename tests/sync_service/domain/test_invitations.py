@@ -10,9 +10,11 @@ import pytest
 from contracts.cds import Contact
 from sync_service.domain.invitations import (
     InvitationState,
+    InvitationStatus,
     RedemptionRefusal,
     invitation_expiry,
     invitation_problems,
+    invitation_status,
     redemption_refusal,
 )
 from sync_service.domain.roles import Caller
@@ -108,3 +110,15 @@ def test_a_group_invitation_is_redeemed_up_to_its_maximum() -> None:
 
 def test_a_code_is_only_for_the_invited_contact() -> None:
     assert redemption_refusal(state(), NOW, uuid.uuid4()) is RedemptionRefusal.WRONG_CONTACT
+
+
+def test_an_invitation_is_open_until_it_is_used_up_or_expires() -> None:
+    assert invitation_status(state(), NOW) is InvitationStatus.OPEN
+    group = state(kind="group", max_redemptions=3, redemptions=2)
+    assert invitation_status(group, NOW) is InvitationStatus.OPEN
+    assert invitation_status(state(redemptions=1), NOW) is InvitationStatus.REDEEMED
+    assert invitation_status(state(expires_at=NOW), NOW) is InvitationStatus.EXPIRED
+    # Used before it expired: it stays "redeemed", and its code stays refused.
+    used = state(redemptions=1, expires_at=NOW - timedelta(days=1))
+    assert invitation_status(used, NOW) is InvitationStatus.REDEEMED
+    assert redemption_refusal(used, NOW) is RedemptionRefusal.EXPIRED

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from sync_service.command_processor import CommandProcessor
-from sync_service.demo_data import JANE_CONTACT_ID, MAY_CONTACT_ID, REP_CONTACT_ID, SAM_CONTACT_ID
+from sync_service.command_processor import CommandProcessor, Handled
+from sync_service.demo_data import (
+    ADMIN_CONTACT_ID,
+    JANE_CONTACT_ID,
+    MAY_CONTACT_ID,
+    REP_CONTACT_ID,
+    SAM_CONTACT_ID,
+)
+from sync_service.domain.credentials import hash_secret, new_secret
+from sync_service.domain.invitations import InvitationStatus
 from sync_service.eventstore.postgres import PostgresEventStore
 from sync_service.writemodel import IdempotencyKeyReused
 from sync_service.writemodel.postgres import PostgresWriteModelReader
+from tests.sync_service.factories import invite, redeem, wire
 
 pytestmark = pytest.mark.integration
 
@@ -85,3 +95,57 @@ async def test_concurrent_claims_of_one_key_agree_on_one_order(
 
 async def test_an_unknown_credential_is_no_caller(reader: PostgresWriteModelReader) -> None:
     assert await reader.caller_for_credential("0" * 64) is None
+
+
+@pytest.mark.usefixtures("demo")
+async def test_every_contact_is_listed_by_name_a_page_at_a_time(
+    reader: PostgresWriteModelReader,
+) -> None:
+    everyone = await reader.contacts(limit=50)
+    # Last name, then first name: the two Contosos by first name.
+    names = [(contact.last_name, contact.first_name) for contact in everyone]
+    assert names == [
+        ("Administrator", "Portal"),
+        ("Contoso", "Jane"),
+        ("Contoso", "Sam"),
+        ("Fabrikam", "May"),
+        ("Representative", "Contoso"),
+    ]
+    assert [c.contact_id for c in everyone][:2] == [ADMIN_CONTACT_ID, JANE_CONTACT_ID]
+    first, second = await reader.contacts(limit=2), await reader.contacts(limit=2, offset=2)
+    third = await reader.contacts(limit=2, offset=4)
+    assert first + second + third == everyone
+    assert [c.contact_id for c in third] == [REP_CONTACT_ID]
+    assert await reader.contacts(limit=2, offset=6) == []
+
+
+async def test_invitations_are_listed_with_whom_they_invite_and_their_status(
+    reader: PostgresWriteModelReader, processor: CommandProcessor
+) -> None:
+    now = datetime.now(UTC)
+    janes, sams, janes_short = (hash_secret(new_secret()) for _ in range(3))
+    invitations = (
+        invite(JANE_CONTACT_ID, janes, expires_at=now + timedelta(days=7)),
+        invite(SAM_CONTACT_ID, sams, expires_at=now + timedelta(days=6)),
+        invite(JANE_CONTACT_ID, janes_short, expires_at=now + timedelta(days=1)),
+    )
+    for command in invitations:
+        assert await processor.handle(wire(command)) is Handled.ACCEPTED
+    redeemed = await processor.handle(wire(redeem(SAM_CONTACT_ID, sams, "c" * 64)))
+    assert redeemed is Handled.ACCEPTED
+    listed = await reader.invitations(now, limit=10)
+    assert [item.invitation.invitation_id for item in listed] == [
+        command.invitation_id for command in invitations
+    ]
+    assert [item.status for item in listed] == [
+        InvitationStatus.OPEN,
+        InvitationStatus.REDEEMED,
+        InvitationStatus.OPEN,
+    ]
+    assert (listed[1].contact_name, listed[1].contact_email) == ("Sam Contoso", "sam@x.example")
+    # Two days on, the one-day code has expired; the status is read at the time given.
+    later = await reader.invitations(now + timedelta(days=2), limit=10)
+    assert [item.status for item in later][2] is InvitationStatus.EXPIRED
+    janes_only = await reader.invitations(now, limit=10, contact_id=JANE_CONTACT_ID)
+    assert [item.invitation.contact_id for item in janes_only] == [JANE_CONTACT_ID] * 2
+    assert await reader.invitations(now, limit=1, offset=1) == listed[1:2]
