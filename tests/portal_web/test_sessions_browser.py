@@ -67,6 +67,8 @@ async def test_a_contact_without_a_web_role_is_told_access_is_not_granted(
     portal: Portal, site: str, browser: WebDriver
 ) -> None:
     await give_password(portal, MAY_CONTACT_ID, PASSWORD)
+    with pytest.raises(AssertionError, match="the password is not right"):
+        await asyncio.to_thread(sign_in, browser, site, "may@y.example", PASSWORD + "?")
     await asyncio.to_thread(sign_in, browser, site, "may@y.example", PASSWORD)
     assert "May Fabrikam" in _header(browser) and "No web role" in _header(browser)
     assert "access to the portal has not been granted" in browser.find_element(By.ID, "main").text
