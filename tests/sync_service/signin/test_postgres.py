@@ -174,3 +174,13 @@ async def test_failures_older_than_the_window_no_longer_count(engine: AsyncEngin
     assert await throttle.retry_after(["address:10.0.0.1"]) in (1, 2)
     await asyncio.sleep(1.6)
     assert await throttle.retry_after(["address:10.0.0.1"]) is None
+
+
+async def test_a_short_idle_time_is_kept_by_a_session_in_use(
+    engine: AsyncEngine, clock: Clock
+) -> None:
+    short = PostgresSessions(engine, idle=timedelta(seconds=8), absolute=ABSOLUTE, clock=clock)
+    session_id, _ = await short.open(uuid4())
+    for _ in range(10):  # a request every 3 s: never 8 s idle
+        clock.advance(timedelta(seconds=3))
+        assert await short.resume(session_id) is not None
