@@ -86,6 +86,18 @@ async def test_the_public_and_sign_in_pages_pass_axe(
 
     for path in ("/portal/", "/portal/terms", "/portal/sign-in", "/portal/invitation"):
         await asyncio.to_thread(check, path)
+
+    def refused_invitation() -> None:
+        browser.get(f"{site}/portal/invitation?code=no-such-code")
+        browser.find_element(By.ID, "f-password").send_keys("short")
+        browser.find_element(By.ID, "redeem").click()
+        wait(browser).until(lambda d: d.find_elements(By.ID, "f-password-error"))
+        assert_accessible(browser)
+
+    await asyncio.to_thread(refused_invitation)
+    with pytest.raises(AssertionError):  # a refused sign-in shows its message: checked too
+        await asyncio.to_thread(sign_in, browser, site, "admin@portal.example", "wrong password")
+    await asyncio.to_thread(assert_accessible, browser)
     await asyncio.to_thread(sign_in, browser, site, "admin@portal.example", PASSWORD)
     await asyncio.to_thread(check, "/portal/")
 
@@ -149,3 +161,10 @@ async def test_an_administrators_portal_session_opens_the_ops_page(
     await asyncio.to_thread(sign_in, browser, site, "admin@portal.example", PASSWORD)
     assert await asyncio.to_thread(_ops_page, browser, site) == "Lag"
     assert browser.current_url == f"{site}/ops"
+
+
+def test_assert_accessible_lists_a_serious_violation(browser: WebDriver) -> None:
+    browser.get("data:text/html,<html lang=en><title>t</title><main><img src=a.png></main></html>")
+    with pytest.raises(AssertionError, match=r"image-alt \(critical\)") as failed:
+        assert_accessible(browser)
+    assert "at img" in str(failed.value)
