@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from contracts.commands import DeliveryAddress, OrderLineRequest, SubmitOrder
 from contracts.envelope import to_json_bytes
 from contracts.topics import SCM_SALESORDERS
-from portal_api.routes.orders import NO_CONTACT, submit_command_id
+from portal_api.ordering import NO_CONTACT, submit_command_id
 from sync_service.command_processor import command_envelope, command_key
 from sync_service.demo_data import COMPANY
 from sync_service.domain.roles import BOOTSTRAP_ACTOR

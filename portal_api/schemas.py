@@ -67,8 +67,12 @@ Email = Annotated[
 ]
 # Page cursors are URL-safe base64 without padding: anything else was never given out.
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+COUNTRY_PATTERN = r"^[A-Z]{2}$"
 PATTERN_MESSAGES = {
     CURSOR_PATTERN: "must be a next_cursor that this API gave out",
+    CURRENCY_PATTERN: "must be an ISO 4217 currency code: three capital letters, e.g. USD",
+    COUNTRY_PATTERN: "must be an ISO 3166 country code: two capital letters, e.g. US",
     EMAIL_PATTERN: "must be an e-mail address (name@example.com) without spaces or control "
     "characters",
 }
@@ -89,8 +93,8 @@ class ContactBody(_Request):
     company: CodeText | None = None
     account_number: CodeText | None = None
     price_list: CodeText | None = None
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] | None = None
-    ship_to_country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
+    currency: Annotated[str, StringConstraints(pattern=CURRENCY_PATTERN)] | None = None
+    ship_to_country: Annotated[str, StringConstraints(pattern=COUNTRY_PATTERN)] | None = None
     language: CodeText | None = None
     web_roles: list[WebRole] = Field(default_factory=list, max_length=3)
 
@@ -203,7 +207,7 @@ class OrderBody(_Request):
     requisition_number: Annotated[Code, Field(max_length=60)] | None = None
     company: CodeText | None = None
     customer_account: CodeText | None = None
-    ship_to_country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = None
+    ship_to_country: Annotated[str, StringConstraints(pattern=COUNTRY_PATTERN)] | None = None
     lines: list[OrderLineBody] = Field(max_length=MAX_LINES)
 
 

@@ -7,12 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from contracts.bounds import Code
-from contracts.errors import FieldError
 from portal_api.auth import SignedInCaller
+from portal_api.catalog import products_for_caller
 from portal_api.openapi import NEEDS_STORE, SIGNED_IN, WITH_PARAMETERS
-from portal_api.problems import Problem
-from portal_api.schemas import ProductView, UnitPrice
-from sync_service.writemodel.base import WriteModelReader
+from portal_api.schemas import ProductView
 
 __all__ = ["router"]
 
@@ -34,30 +32,4 @@ async def products(
     ] = None,
 ) -> list[ProductView]:
     """Products of the caller's company with the caller's price-list price per unit."""
-    reader: WriteModelReader = request.app.state.reader
-    contact = await reader.contact(caller.contact_id) if caller.contact_id else None
-    if (company or price_list) and not caller.is_admin:
-        raise Problem(403, "only an Administrator may look at another company or price list")
-    company = company or (contact.company if contact else None)
-    price_list = price_list or (contact.price_list if contact else None)
-    currency = contact.currency if contact else None
-    if not company:
-        raise Problem(
-            422,
-            "no company to show products of",
-            errors=[FieldError(field="company", message="set it on the contact or the query")],
-        )
-    offers = await reader.products_for(company.lower(), price_list)
-    return [
-        ProductView(
-            product_number=offer.product_number,
-            name=offer.name,
-            default_unit=offer.default_unit,
-            units=[
-                UnitPrice(unit=unit, factor=factor, price=offer.prices.get(unit))
-                for unit, factor in sorted(offer.units.items())
-            ],
-            currency=currency,
-        )
-        for offer in offers
-    ]
+    return await products_for_caller(request.app.state.reader, caller, company, price_list)

@@ -108,6 +108,10 @@ class WriteModelReader(Protocol):
         """The customer account record, if there is one."""
         ...
 
+    async def customer_accounts(self) -> list[Account]:
+        """Every customer account, by company and account number (an Administrator's choice)."""
+        ...
+
     async def products_for(self, company: str, price_list: str | None) -> list[ProductOffer]:
         """The company's products with units and prices from `price_list` (GET /products)."""
         ...

@@ -85,6 +85,11 @@ class PostgresWriteModelReader:
         async with self._connect() as connection:
             return await queries.customer_account(connection, company, account_number)
 
+    async def customer_accounts(self) -> list[Account]:
+        """Every customer account, by company and account number (an Administrator's choice)."""
+        async with self._connect() as connection:
+            return await queries.all_customer_accounts(connection)
+
     async def products_for(self, company: str, price_list: str | None) -> list[ProductOffer]:
         """The company's products with units and prices from `price_list` (GET /products)."""
         async with self._connect() as connection:

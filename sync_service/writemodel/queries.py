@@ -27,6 +27,7 @@ from sync_service.domain.roles import BOOTSTRAP_ACTOR, Caller
 from sync_service.writemodel.base import CommandOutcome, ListedInvitation, ProductOffer
 
 __all__ = [
+    "all_customer_accounts",
     "caller_for_actor",
     "caller_for_credential",
     "catalog",
@@ -201,6 +202,14 @@ async def customer_account(
         _CUSTOMER_ACCOUNT, {"company": company, "account_number": account_number}
     )
     return None if record is None else Account.model_validate(record)
+
+
+async def all_customer_accounts(connection: AsyncConnection) -> list[Account]:
+    """Every customer account, ordered by company and account number."""
+    query = select(customer_accounts.c.record).order_by(
+        customer_accounts.c.company, customer_accounts.c.account_number
+    )
+    return [Account.model_validate(record) for record in await connection.scalars(query)]
 
 
 # Built once: every order check runs these, and building a statement costs more than running it.

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from contracts.errors import FieldError
 from portal_api.limits import BodySizeLimit, FailureThrottle
 from portal_api.problems import Problem, field_path, install_problem_handlers
+from portal_api.schemas import ContactBody
 
 
 class _Line(BaseModel):
@@ -24,11 +25,15 @@ class _Order(BaseModel):
 def _app() -> FastAPI:
     app = FastAPI()
     install_problem_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=64)
+    app.add_middleware(BodySizeLimit, max_bytes=256)
 
     @app.post("/orders")
     async def submit(order: _Order) -> dict[str, int]:
         return {"lines": len(order.lines)}
+
+    @app.put("/contacts")
+    async def put_contact(contact: ContactBody) -> dict[str, str]:
+        return {"lastname": contact.lastname}
 
     @app.get("/refuse")
     async def refuse() -> None:
@@ -61,6 +66,17 @@ async def test_validation_error_names_every_field() -> None:
     assert fields == {"lines[0].quantity", "lines[1].unit", "lines[1].quantity"}
 
 
+async def test_a_currency_or_country_code_is_asked_for_in_words() -> None:
+    body = {"lastname": "Doe", "email": "d@x.example", "currency": "usd", "ship_to_country": "U"}
+    response = await _call("PUT", "/contacts", json=body)
+    assert response.status_code == 422
+    messages = {error["field"]: error["message"] for error in response.json()["errors"]}
+    assert messages == {
+        "currency": "must be an ISO 4217 currency code: three capital letters, e.g. USD",
+        "ship_to_country": "must be an ISO 3166 country code: two capital letters, e.g. US",
+    }
+
+
 async def test_raised_problem_keeps_its_errors() -> None:
     response = await _call("GET", "/refuse")
     assert response.status_code == 422
@@ -75,10 +91,10 @@ async def test_unknown_path_is_a_problem_too() -> None:
 
 
 async def test_oversized_body_is_refused_with_413() -> None:
-    lines = [{"unit": "ea", "quantity": 1}] * 10
+    lines = [{"unit": "ea", "quantity": 1}] * 20
     response = await _call("POST", "/orders", json={"lines": lines})
     assert response.status_code == 413
-    assert "larger than 64 bytes" in response.json()["detail"]
+    assert "larger than 256 bytes" in response.json()["detail"]
 
 
 def test_throttle_refuses_after_limit_and_forgets_after_window() -> None:

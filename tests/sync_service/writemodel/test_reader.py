@@ -67,6 +67,21 @@ async def test_products_carry_units_and_the_callers_price_list_prices(
     )
 
 
+@pytest.mark.usefixtures("demo")
+async def test_every_customer_account_is_listed_by_company_and_number(
+    reader: PostgresWriteModelReader,
+) -> None:
+    accounts = await reader.customer_accounts()
+    assert [(a.company, a.account_number, a.name, a.price_list) for a in accounts] == [
+        ("usmf", "US-001", "Contoso Retail", "PL-US-001"),
+        ("usmf", "US-002", "Fabrikam Supply", "PL-US-002"),
+    ]
+
+
+async def test_no_customer_account_before_any_is_synced(reader: PostgresWriteModelReader) -> None:
+    assert await reader.customer_accounts() == []
+
+
 async def test_an_idempotency_key_returns_the_first_order_or_refuses_another_request(
     reader: PostgresWriteModelReader, processor: CommandProcessor, demo: PostgresEventStore
 ) -> None:
