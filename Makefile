@@ -47,14 +47,20 @@ run: venv infra ## the whole stack: infrastructure, migrations, topics, demo dat
 	$(DUALSYNC) topics create
 	$(DUALSYNC) seed-demo
 	$(DUALSYNC) erp-sim publish-demo
+	@echo "dualsync: portal on http://$${DUALSYNC_API_HOST:-127.0.0.1}:$${DUALSYNC_API_PORT:-8000}/portal/ (the demo administrator's invitation link follows once the API answers)"
 	@echo "dualsync: API on http://$${DUALSYNC_API_HOST:-127.0.0.1}:$${DUALSYNC_API_PORT:-8000} (health: /healthz, /readyz, metrics: /metrics)"
-	@echo "dualsync: ops page on http://$${DUALSYNC_API_HOST:-127.0.0.1}:$${DUALSYNC_API_PORT:-8000}/ops (sign in with the administrator credential)"
+	@echo "dualsync: ops page on http://$${DUALSYNC_API_HOST:-127.0.0.1}:$${DUALSYNC_API_PORT:-8000}/ops (sign in with the administrator credential, or as a portal Administrator)"
 	@echo "dualsync: administrator credential: Authorization: Bearer $$DUALSYNC_ADMIN_TOKEN"
 	@# The ERP simulator is the other side, not a dualsync service: a process of its own beside
 	@# `run all`, stopped with it (a non-interactive shell's background job ignores Ctrl-C).
-	trap 'kill $$erp_sim 2>/dev/null' EXIT INT TERM; \
+	@# portal-invite waits for the API, then prints admin@portal.example's invitation link.
+	trap 'kill $$erp_sim $$invite 2>/dev/null' EXIT INT TERM; \
 	$(DUALSYNC) erp-sim & erp_sim=$$!; \
+	$(DUALSYNC) portal-invite admin@portal.example --account-number US-002 --wait 300 & invite=$$!; \
 	$(DUALSYNC) run all
+
+screenshots: venv browser ## the README's pictures of the portal (docs/portal-*.png); `make run` must be running
+	$(PY) scripts/portal_screenshots.py
 
 bench: venv infra ## benchmark the pipeline (bench/); e.g. make bench BENCH_ARGS=--smoke
 	$(PY) -m bench $(BENCH_ARGS)
@@ -72,4 +78,4 @@ format: venv ## apply ruff's formatting and safe fixes
 clean: ## remove the virtualenv and caches (the Kafka jar cache stays)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
 
-.PHONY: help venv infra stop status browser lint test run bench chaos contracts format clean
+.PHONY: help venv infra stop status browser lint test run screenshots bench chaos contracts format clean

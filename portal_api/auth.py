@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from portal_api.ops_page.session import OPS_COOKIE, OPS_COOKIE_PATH, ops_sessions, same_origin
+from portal_api.portal_session import SESSION_COOKIE, signed_in
 from portal_api.problems import Problem
 from sync_service.domain.credentials import hash_secret
 from sync_service.domain.roles import Caller
@@ -58,20 +59,25 @@ async def caller_for_hash(request: Request, credential_hash: str) -> Caller | No
 
 
 async def _bearer_or_ops_session(request: Request) -> Caller:
-    """The bearer caller; for /ops paths without an Authorization header, the ops page's session.
+    """The bearer caller; for /ops paths without an Authorization header, the ops page's session
+    or else a signed-in portal session (its contact's current roles: an Administrator's opens it).
 
     A session cookie travels with every request the browser makes, so a state-changing request
     signed in by it must also prove it comes from the page itself (CSRF).
     """
     session_id = request.cookies.get(OPS_COOKIE)
+    portal_cookie = request.cookies.get(SESSION_COOKIE)
     if (
         request.headers.get("authorization")
-        or session_id is None
+        or (session_id is None and portal_cookie is None)
         or not (request.url.path + "/").startswith(OPS_COOKIE_PATH + "/")
     ):
         return await current_caller(request)
     credential_hash = ops_sessions(request).credential_hash(session_id)
     caller = None if credential_hash is None else await caller_for_hash(request, credential_hash)
+    if caller is None and portal_cookie is not None:
+        portal = await signed_in(request)
+        caller = None if portal is None else portal.caller
     if caller is None:
         raise Problem(401, "the ops sign-in has ended; sign in again at /ops/login")
     if request.method not in ("GET", "HEAD", "OPTIONS") and not same_origin(request):

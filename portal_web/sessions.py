@@ -14,8 +14,9 @@ from uuid import UUID
 from fastapi import Request
 from fastapi.responses import Response
 
+from portal_api.portal_session import SESSION_COOKIE
 from sync_service.settings import Settings
-from sync_service.signin.base import FailureThrottle, PasswordStore, PortalSession, SessionStore
+from sync_service.signin.base import FailureThrottle, PasswordStore, SessionStore
 from sync_service.signin.passwords import verify_password
 from sync_service.writemodel.base import WriteModelReader
 
@@ -23,7 +24,6 @@ __all__ = [
     "FORM_COOKIE",
     "SESSION_COOKIE",
     "authenticate",
-    "current_session",
     "end_session",
     "form_token",
     "local_next",
@@ -33,7 +33,6 @@ __all__ = [
     "start_session",
 ]
 
-SESSION_COOKIE: Final = "dualsync_session"
 FORM_COOKIE: Final = "dualsync_form"
 """The anonymous forms' double-submit token: a sign-in form from another site cannot match it."""
 _FORM_TOKEN_S: Final = 12 * 3600
@@ -59,14 +58,6 @@ def sign_in_throttle(request: Request) -> FailureThrottle:
 def _secure(request: Request) -> bool:
     # Behind a TLS-terminating proxy uvicorn's proxy headers make this "https" too.
     return request.url.scheme == "https"
-
-
-async def current_session(request: Request) -> PortalSession | None:
-    """The live session the request's cookie names; None without one (an expired one is gone)."""
-    session_id = request.cookies.get(SESSION_COOKIE)
-    if not session_id:
-        return None
-    return await _sessions(request).resume(session_id)
 
 
 async def start_session(request: Request, response: Response, contact_id: UUID) -> None:

@@ -15,7 +15,8 @@ from starlette.datastructures import FormData
 
 from contracts.cds import Contact
 from portal_api.auth import current_caller
-from portal_web.sessions import current_session, form_token
+from portal_api.portal_session import signed_in
+from portal_web.sessions import form_token
 from sync_service.domain.roles import Caller
 from sync_service.writemodel.base import WriteModelReader
 
@@ -96,13 +97,10 @@ async def visitor(request: Request) -> Visitor:
 
 async def _session_visitor(request: Request) -> Visitor:
     """The session's contact with the web roles its record has NOW, or the anonymous visitor."""
-    session = await current_session(request)
-    if session is not None:
-        reader: WriteModelReader = request.app.state.reader
-        contact = await reader.contact(session.contact_id)
-        if contact is not None:
-            caller = Caller.contact(contact.contact_id, list(contact.web_roles))
-            return Visitor(caller, name=_full_name(contact), csrf_token=session.csrf_token)
+    found = await signed_in(request)
+    if found is not None:
+        name = _full_name(found.contact)
+        return Visitor(found.caller, name=name, csrf_token=found.session.csrf_token)
     # The anonymous forms (sign-in, invitation) post a double-submit token: login CSRF fails.
     return Visitor(Caller.anonymous(), csrf_token=form_token(request))
 

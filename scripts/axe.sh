@@ -15,6 +15,21 @@ SCRIPT="$DIR/node_modules/axe-core/axe.min.js"
 say() { printf '[axe] %s\n' "$*" >&2; }
 die() { printf '[axe] error: %s\n' "$*" >&2; exit 1; }
 
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    die "need root for: $* (run as root or install sudo)"; fi
+}
+
+ensure_npm() {
+  command -v npm >/dev/null && return 0
+  command -v apt-get >/dev/null || die "no npm: install Node.js and npm"
+  say "installing Debian's npm (to fetch axe-core from the npm registry)"
+  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null 2>&1; then
+    as_root apt-get update -qq >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
+  fi
+}
+
 present() {
   [ -f "$SCRIPT" ] && grep -q "\"version\": \"$VERSION\"" "$DIR/node_modules/axe-core/package.json"
 }
@@ -22,7 +37,7 @@ present() {
 case "${1:-install}" in
   install)
     present && exit 0
-    command -v npm >/dev/null || die "no npm: install Node.js (Debian: apt-get install npm)"
+    ensure_npm
     say "installing axe-core $VERSION into $DIR"
     mkdir -p "$DIR"
     npm install --silent --no-audit --no-fund --no-save --no-package-lock \

@@ -135,6 +135,12 @@ async def _lag(settings: Settings, args: argparse.Namespace) -> int:
     return await run_lag_verb(args, settings)
 
 
+async def _portal_invite(settings: Settings, args: argparse.Namespace) -> int:
+    from sync_service.portal_invite import run_portal_invite
+
+    return await run_portal_invite(args, settings)
+
+
 async def _initial_sync(settings: Settings, args: argparse.Namespace) -> int:
     from sync_service.mappings.initial_sync import run_initial_sync
 
@@ -215,6 +221,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_lag_verb(verbs)
 
+    from sync_service.portal_invite import add_portal_invite_verb
+
+    add_portal_invite_verb(verbs)
+
     initial = verbs.add_parser(
         "initial-sync", help="load an SCM export (CSV / JSON lines) through the inbound maps"
     )
@@ -249,6 +259,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "maps": lambda: _mapping_verb(settings, args),
         "lag": lambda: _lag(settings, args),
         "initial-sync": lambda: _initial_sync(settings, args),
+        "portal-invite": lambda: _portal_invite(settings, args),
     }
     if args.verb == "contracts":
         return _export_contracts(args.out)

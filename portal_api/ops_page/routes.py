@@ -37,11 +37,13 @@ from portal_api.ops_page.session import (
     ops_sessions,
     same_origin,
 )
+from portal_api.portal_session import SESSION_COOKIE, signed_in
 from portal_api.problems import Problem
 from portal_api.unavailable import RETRY_AFTER_S, unavailable_problem
 from sync_service.domain.credentials import hash_secret
 from sync_service.domain.roles import Caller
 from sync_service.settings import Settings
+from sync_service.signin.base import SessionStore
 
 __all__ = ["router"]
 
@@ -133,8 +135,12 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 async def _session_caller(request: Request) -> Caller | None:
+    """The ops session's caller, else the signed-in portal contact's (with its current roles)."""
     credential_hash = ops_sessions(request).credential_hash(request.cookies.get(OPS_COOKIE))
-    return None if credential_hash is None else await caller_for_hash(request, credential_hash)
+    if credential_hash is not None:
+        return await caller_for_hash(request, credential_hash)
+    portal = await signed_in(request)
+    return None if portal is None else portal.caller
 
 
 async def _admin_or_answer(request: Request, *, changes: bool) -> Caller | Response:
@@ -204,10 +210,18 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    """End the session (harmless to forge, so no origin check) and go back to the sign-in form."""
+    """End the session (harmless to forge, so no origin check) and go back to the sign-in form.
+
+    A portal session that opened the page ends too: else the sign-in form would open it again.
+    """
     ops_sessions(request).close(request.cookies.get(OPS_COOKIE))
     response = _back("/ops/login")
     response.delete_cookie(OPS_COOKIE, path=OPS_COOKIE_PATH)
+    portal_session = request.cookies.get(SESSION_COOKIE)
+    if portal_session:
+        sessions: SessionStore = request.app.state.sessions
+        await sessions.close(portal_session)
+        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response
 
 

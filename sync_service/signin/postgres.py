@@ -23,7 +23,8 @@ __all__ = ["PostgresFailureThrottle", "PostgresPasswords", "PostgresSessions"]
 Clock = Callable[[], datetime]
 
 _TOUCH_EVERY: Final = timedelta(seconds=30)
-"""last_seen_at is written at most this often per session: not one write per page."""
+"""last_seen_at is written at most this often per session (or a quarter of the idle time, if
+shorter): not one write per page."""
 
 
 def _now() -> datetime:
@@ -48,6 +49,7 @@ class PostgresSessions:
         self.idle = idle
         self.absolute = absolute
         self._clock = clock
+        self._touch_every = min(_TOUCH_EVERY, idle / 4)
 
     async def open(self, contact_id: UUID) -> tuple[str, PortalSession]:
         """A new session of `contact_id` (a new random id): the cookie's value and the session."""
@@ -103,7 +105,7 @@ class PostgresSessions:
                     delete(portal_sessions).where(portal_sessions.c.session_hash == key)
                 )
                 return None
-            if now - session.last_seen_at >= _TOUCH_EVERY:
+            if now - session.last_seen_at >= self._touch_every:
                 await connection.execute(
                     update(portal_sessions)
                     .where(portal_sessions.c.session_hash == key)

@@ -130,12 +130,17 @@ def sign_in(driver: WebDriver, site: str, email: str, password: str) -> None:
     driver.find_element(By.ID, "f-email").send_keys(email)
     driver.find_element(By.ID, "f-password").send_keys(password)
     driver.find_element(By.ID, "sign-in").click()
+    # Done when it leaves the sign-in page, or the page says why not (a refusal, a 403 page).
     wait(driver).until(
-        lambda d: "/portal/sign-in" not in d.current_url or d.find_elements(By.ID, "problems")
+        lambda d: (
+            "/portal/sign-in" not in d.current_url
+            or d.find_elements(By.ID, "problems")
+            or not d.find_elements(By.ID, "sign-in")
+        )
     )
-    problems = driver.find_elements(By.ID, "problems")
-    if "/portal/sign-in" in driver.current_url and problems:
-        raise AssertionError(f"sign-in of {email} refused: {problems[0].text}")
+    if "/portal/sign-in" in driver.current_url:
+        said = driver.find_element(By.ID, "main").text
+        raise AssertionError(f"sign-in of {email} refused: {said}")
 
 
 def _axe_source() -> str:
