@@ -12,14 +12,18 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select, true, tupl
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sync_service.db.schema import events
 from sync_service.domain.roles import ORDERING_ROLES
 from sync_service.domain.visibility import OrderScope
+from sync_service.eventstore.base import StoredEvent
 from sync_service.projections.tables import (
     account_views,
     contact_views,
     order_view_lines,
     order_views,
+    projection_stream_versions,
 )
+from sync_service.streams import order_stream
 
 __all__ = [
     "AccountView",
@@ -29,6 +33,7 @@ __all__ = [
     "SortKey",
     "account_view",
     "list_orders",
+    "order_events",
     "order_view",
     "visible",
 ]
@@ -198,6 +203,22 @@ async def order_view(
     rows = list(await connection.execute(query))
     views = await _with_lines(connection, rows)
     return views[0] if views else None
+
+
+async def order_events(connection: AsyncConnection, order_id: UUID) -> list[StoredEvent]:
+    """The order's events that the views have applied, oldest first."""
+    stream = order_stream(order_id)
+    applied = (
+        select(projection_stream_versions.c.version)
+        .where(projection_stream_versions.c.stream_id == stream)
+        .scalar_subquery()
+    )
+    query = (
+        select(events)
+        .where(events.c.stream_id == stream, events.c.version <= func.coalesce(applied, 0))
+        .order_by(events.c.version)
+    )
+    return [StoredEvent(**row._asdict()) for row in await connection.execute(query)]
 
 
 async def account_view(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sync_service.domain.visibility import OrderScope
 from sync_service.projections import queries
+from sync_service.projections.history import OrderHistory, order_history
 from sync_service.projections.queries import AccountView, OrderFilter, OrderView, SortKey
 
 __all__ = ["PostgresOrderViews"]
@@ -51,6 +52,17 @@ class PostgresOrderViews:
         """The order, if it exists and `scope` includes it."""
         async with self._connect() as connection:
             return await queries.order_view(connection, scope, order_id)
+
+    async def order_with_history(
+        self, scope: OrderScope, order_id: UUID
+    ) -> tuple[OrderView, OrderHistory] | None:
+        """The order and its sync timeline, if it exists and `scope` includes it."""
+        async with self._connect() as connection:
+            view = await queries.order_view(connection, scope, order_id)
+            if view is None:
+                return None
+            # In the view's snapshot: the timeline shows exactly the events the view reflects.
+            return view, order_history(view, await queries.order_events(connection, order_id))
 
     async def account(self, company: str, account_number: str) -> AccountView | None:
         """The customer account with its ordering contacts."""

@@ -136,3 +136,7 @@ class WriteModelReader(Protocol):
         """None when newly claimed for `order_id`; the earlier order id when the same request
         was sent before; IdempotencyKeyReused when the key was used for another request."""
         ...
+
+    async def claimed_order(self, caller_id: str, order_id: UUID) -> bool:
+        """Whether `caller_id` submitted `order_id` with an Idempotency-Key (it is theirs)."""
+        ...

@@ -140,3 +140,11 @@ class PostgresWriteModelReader:
         if row.fingerprint != fingerprint:
             raise IdempotencyKeyReused(caller_id, key, row.order_id)
         return UUID(str(row.order_id))
+
+    async def claimed_order(self, caller_id: str, order_id: UUID) -> bool:
+        """Whether `caller_id` submitted `order_id` with an Idempotency-Key (it is theirs)."""
+        claimed = select(idempotency_keys.c.key).where(
+            idempotency_keys.c.caller_id == caller_id, idempotency_keys.c.order_id == order_id
+        )
+        async with self._connect() as connection:
+            return (await connection.scalar(claimed.limit(1))) is not None
