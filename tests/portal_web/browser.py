@@ -43,6 +43,7 @@ __all__ = [
     "give_password",
     "serve",
     "sign_in",
+    "sign_out",
     "site",
     "wait",
 ]
@@ -141,6 +142,14 @@ def sign_in(driver: WebDriver, site: str, email: str, password: str) -> None:
     if "/portal/sign-in" in driver.current_url:
         said = driver.find_element(By.ID, "main").text
         raise AssertionError(f"sign-in of {email} refused: {said}")
+
+
+def sign_out(driver: WebDriver, site: str) -> None:
+    """Sign out with the header's button; the header read in the page, never a stale element."""
+    driver.find_element(By.CSS_SELECTOR, "header.site .who button").click()
+    header = "const who = document.querySelector('header.site .who'); return who?.innerText;"
+    wait(driver).until(lambda d: "Sign in" in str(d.execute_script(header)))
+    assert driver.current_url == f"{site}/portal/"
 
 
 def _axe_source() -> str:

@@ -27,7 +27,7 @@ from sync_service.mappings.workers import inbound_worker
 from sync_service.producer import running_producer
 from sync_service.topics import ensure_topics
 from tests.portal_api.conftest import ADMIN, Portal
-from tests.portal_web.browser import assert_accessible, sign_in, wait
+from tests.portal_web.browser import assert_accessible, sign_in, sign_out, wait
 from tests.portal_web.test_sessions_browser import PASSWORD, _invitation_code, _redeem
 from tests.portal_web.test_wizard_browser import _wizard
 from tests.sync_service.mappings.wire import read
@@ -58,14 +58,6 @@ async def _the_erp(portal: Portal) -> AsyncIterator[None]:
         await engine.dispose()
 
 
-def _sign_out(driver: WebDriver, site: str) -> None:
-    """Sign out with the header's button; the header read in the page, never a stale element."""
-    driver.find_element(By.CSS_SELECTOR, "header.site .who button").click()
-    header = "const who = document.querySelector('header.site .who'); return who?.innerText;"
-    wait(driver).until(lambda d: "Sign in" in str(d.execute_script(header)))
-    assert driver.current_url == f"{site}/portal/"
-
-
 def _status(driver: WebDriver) -> str:
     # Read in the page, null-safe: the script replaces the timeline whole, a reload empties it.
     found = "const t = document.getElementById('timeline'); return t ? t.dataset.status : null;"
@@ -79,7 +71,7 @@ async def test_invitation_to_an_order_the_erp_confirms_under_its_open_page(
 
     def order_through_the_wizard() -> str:
         _redeem(browser, site, code, PASSWORD)
-        _sign_out(browser, site)
+        sign_out(browser, site)
         sign_in(browser, site, "jane@x.example", PASSWORD)
         order_id = _wizard(browser, site)  # the ERP is not running yet: the order waits for it
         wait(browser, 15).until(lambda driver: _status(driver) == "pending")

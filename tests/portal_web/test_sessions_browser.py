@@ -11,7 +11,14 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from sync_service.demo_data import ADMIN_CONTACT_ID, JANE_CONTACT_ID, MAY_CONTACT_ID
 from tests.portal_api.conftest import ADMIN, Portal
-from tests.portal_web.browser import assert_accessible, give_password, serve, sign_in, wait
+from tests.portal_web.browser import (
+    assert_accessible,
+    give_password,
+    serve,
+    sign_in,
+    sign_out,
+    wait,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -39,12 +46,6 @@ def _redeem(driver: WebDriver, site: str, code: str, password: str) -> None:
     wait(driver).until(lambda d: d.current_url == f"{site}/portal/")
 
 
-def _sign_out(driver: WebDriver, site: str) -> None:
-    driver.find_element(By.CSS_SELECTOR, "header.site .who button").click()
-    wait(driver).until(lambda d: "Sign in" in _header(d))
-    assert driver.current_url == f"{site}/portal/"
-
-
 def _tiles(driver: WebDriver) -> list[str]:
     return [str(t.text) for t in driver.find_elements(By.CSS_SELECTOR, ".tiles .tile-title")]
 
@@ -55,7 +56,7 @@ async def test_an_invitation_link_leads_to_a_password_and_a_session(
     code = await _invitation_code(portal, JANE_CONTACT_ID)
     await asyncio.to_thread(_redeem, browser, site, code, PASSWORD)
     assert "Jane Contoso" in _header(browser) and "Authorized user" in _header(browser)
-    await asyncio.to_thread(_sign_out, browser, site)
+    await asyncio.to_thread(sign_out, browser, site)
     assert _tiles(browser) == []
     await asyncio.to_thread(sign_in, browser, site, "jane@x.example", PASSWORD)
     assert browser.current_url == f"{site}/portal/"
