@@ -122,3 +122,19 @@ async def order_ids(portal: Portal, headers: dict[str, str] | None) -> set[str]:
         cursor = page.json()["next_cursor"]
         if cursor is None:
             return ids
+
+
+async def contact_without_a_price_list(portal: Portal) -> uuid.UUID:
+    """A new Authorized user of customer X whose record lacks price list and currency (Pat)."""
+    contact_id = uuid.uuid4()
+    put = await portal.client.put(
+        f"/admin/contacts/{contact_id}",
+        json={"firstname": "Pat", "lastname": "Partial", "email": "pat@x.example",
+              "company": "usmf", "account_number": "US-001", "ship_to_country": "US",
+              "web_roles": ["authorized_user"]},
+        headers=ADMIN,
+    )  # fmt: skip
+    assert put.status_code == 200, put.text
+    # The contact is in the write model once the processor has applied the command.
+    await eventually(lambda: portal.app.state.reader.contact(contact_id), bool)
+    return contact_id

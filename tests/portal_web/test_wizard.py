@@ -20,7 +20,12 @@ from sync_service.demo_data import JANE_CONTACT_ID, MAY_CONTACT_ID, SAM_CONTACT_
 from sync_service.eventstore.envelopes import to_envelope
 from sync_service.streams import order_stream
 from tests.portal_api.conftest import ADMIN, Portal
-from tests.portal_api.views_helpers import credential, eventually, order_ids
+from tests.portal_api.views_helpers import (
+    contact_without_a_price_list,
+    credential,
+    eventually,
+    order_ids,
+)
 from tests.portal_web.html_page import Page
 
 pytestmark = pytest.mark.integration
@@ -192,15 +197,7 @@ async def test_no_items_cannot_go_on_to_review(portal: Portal) -> None:
 async def test_a_contact_without_a_price_list_is_told_which_fields_are_missing(
     portal: Portal,
 ) -> None:
-    contact_id = uuid.uuid4()
-    put = await portal.client.put(
-        f"/admin/contacts/{contact_id}",
-        json={"firstname": "Pat", "lastname": "Partial", "email": "pat@x.example",
-              "company": "usmf", "account_number": "US-001", "ship_to_country": "US",
-              "web_roles": ["authorized_user"]},
-        headers=ADMIN,
-    )  # fmt: skip
-    assert put.status_code == 200, put.text
+    contact_id = await contact_without_a_price_list(portal)
     pat = Wizard(portal, await credential(portal, contact_id))
     await pat.start()
     page = await pat.to_review()

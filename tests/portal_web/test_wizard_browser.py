@@ -18,8 +18,13 @@ from selenium.webdriver.support import expected_conditions as ec
 
 from sync_service.demo_data import JANE_CONTACT_ID
 from sync_service.streams import order_stream
-from tests.portal_api.conftest import ADMIN, Portal
-from tests.portal_api.views_helpers import credential, eventually, order_ids
+from tests.portal_api.conftest import Portal
+from tests.portal_api.views_helpers import (
+    contact_without_a_price_list,
+    credential,
+    eventually,
+    order_ids,
+)
 from tests.portal_web.browser import assert_accessible, give_password, sign_in, wait
 
 pytestmark = pytest.mark.integration
@@ -177,17 +182,7 @@ def _refused_then_missing(driver: WebDriver, site: str) -> None:
 async def test_a_refused_quantity_and_a_contact_without_a_price_list(
     portal: Portal, site: str, browser: WebDriver
 ) -> None:
-    contact_id = uuid.uuid4()
-    put = await portal.client.put(
-        f"/admin/contacts/{contact_id}",
-        json={"firstname": "Pat", "lastname": "Partial", "email": "pat@x.example",
-              "company": "usmf", "account_number": "US-001", "ship_to_country": "US",
-              "web_roles": ["authorized_user"]},
-        headers=ADMIN,
-    )  # fmt: skip
-    assert put.status_code == 200, put.text
-    # The contact is in the write model once the processor has applied the command.
-    await eventually(lambda: portal.app.state.reader.contact(contact_id), bool)
+    contact_id = await contact_without_a_price_list(portal)
     await give_password(portal, contact_id, PASSWORD)
     await asyncio.to_thread(sign_in, browser, site, "pat@x.example", PASSWORD)
     await asyncio.to_thread(_refused_then_missing, browser, site)
