@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 
 import pytest
 from faststream.kafka import KafkaBroker
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
@@ -58,6 +59,15 @@ async def _the_erp(portal: Portal) -> AsyncIterator[None]:
         await engine.dispose()
 
 
+def _until_status(driver: WebDriver, status: str) -> None:
+    """Wait for the open page's timeline to show `status`; else fail with what the page shows."""
+    try:
+        wait(driver).until(lambda d: _status(d) == status)
+    except TimeoutException:
+        shown = " ".join(str(driver.execute_script("return document.body.innerText")).split())
+        raise AssertionError(f"the page never showed {status}; it shows: {shown[:600]}") from None
+
+
 def _status(driver: WebDriver) -> str:
     # Read in the page, null-safe: the script replaces the timeline whole, a reload empties it.
     found = "const t = document.getElementById('timeline'); return t ? t.dataset.status : null;"
@@ -74,13 +84,15 @@ async def test_invitation_to_an_order_the_erp_confirms_under_its_open_page(
         sign_out(browser, site)
         sign_in(browser, site, "jane@x.example", PASSWORD)
         order_id = _wizard(browser, site)  # the ERP is not running yet: the order waits for it
-        wait(browser, 15).until(lambda driver: _status(driver) == "pending")
+        # The order page may first say "received" until the views have the order (slow on a
+        # loaded machine): a generous bound, the condition ends the wait.
+        _until_status(browser, "pending")
         assert "Submitted, not yet in the ERP" in browser.find_element(By.ID, "timeline").text
         browser.execute_script("window.stillTheSamePage = true")  # gone after a reload
         return order_id
 
     def until(status: str) -> str:
-        wait(browser, 30).until(lambda driver: _status(driver) == status)
+        _until_status(browser, status)
         assert browser.execute_script("return window.stillTheSamePage") is True
         return str(browser.find_element(By.ID, "timeline").text)
 
