@@ -56,6 +56,7 @@ __all__ = [
     "Handled",
     "SourceRecord",
     "UnknownReference",
+    "UntrustedChange",
     "envelope_field",
     "is_transient",
 ]
@@ -95,9 +96,20 @@ class UnknownReference(RecordRefused):
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
 
 
+class UntrustedChange(RecordRefused):
+    """A record changes what its side may not change (docs/mappings.md, "What the ERP side may
+    change"), e.g. it moves a contact holding web roles to another customer."""
+
+    def __init__(self, handler: str, errors: list[FieldError]) -> None:
+        self.handler = handler
+        self.errors = errors
+        super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
+
+
 PERMANENT: Final = (ContractError, RecordRefused, RecursionError)
-"""Our own refusals of a record (bad JSON, unknown type, MappingFailed, UnknownReference): no
-retry cures them. `sync_service.failures.classify` knows the database's refusals too."""
+"""Our own refusals of a record (bad JSON, unknown type, MappingFailed, UnknownReference,
+UntrustedChange): no retry cures them. `sync_service.failures.classify` knows the database's
+refusals too."""
 
 
 class FaultPolicy:

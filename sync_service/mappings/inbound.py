@@ -2,7 +2,9 @@
 
 Each record's events are appended in one unit of work with the write model (the projector) and
 the processed-message record, so a redelivered record changes nothing twice. Events appended
-here have origin `scm`, which the outbound worker never sends back to SCM.
+here have origin `scm`, which the outbound worker never sends back to SCM. What the ERP may not
+change (sync_service.domain.erp_trust) is refused here as an UntrustedChange, or for an ERP
+order's orderer, left out.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from typing import Final, Protocol
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import ColumnElement, ScalarSelect, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.cds import Account, Contact, Product, ProductPriceLevel, SalesOrder
@@ -33,13 +35,20 @@ from contracts.scm import (
     SalesPriceAgreement,
 )
 from sync_service.db.schema import events
+from sync_service.domain.erp_trust import (
+    contact_move_refusal,
+    named_portal_contact,
+    orderer_refusal,
+    status_refusal,
+)
 from sync_service.eventstore import AlreadyProcessed, ConcurrencyConflict, ProcessedMessage
 from sync_service.eventstore.envelopes import to_new_event
 from sync_service.eventstore.postgres import PostgresEventStore
+from sync_service.logs import get_logger
 from sync_service.mappings.contacts import CONTACT_MAP
 from sync_service.mappings.customers import CUSTOMER_MAP
 from sync_service.mappings.engine import MappingFailed
-from sync_service.mappings.faults import Handled, SourceRecord, UnknownReference
+from sync_service.mappings.faults import Handled, SourceRecord, UnknownReference, UntrustedChange
 from sync_service.mappings.products import PRICE_AGREEMENT_MAP, RELEASED_PRODUCT_MAP
 from sync_service.mappings.records import map_to_cds
 from sync_service.mappings.sales_orders import SALES_ORDER_MAP, STATUS_TO_CDS
@@ -64,8 +73,11 @@ __all__ = [
     "contact_id_of",
     "decide",
     "erp_order_id",
+    "order_company",
     "order_stream_of",
 ]
+
+log = get_logger(__name__)
 
 INBOUND_GROUP: Final = "dualsync-inbound"
 _IDS: Final = uuid5(NAMESPACE_URL, "urn:dualsync:inbound")
@@ -77,7 +89,22 @@ INBOUND_MAPS: Final = {
     SalesPriceAgreement.message_type: PRICE_AGREEMENT_MAP.name,
 }
 """The map each SCM record type goes through (the names ops pause)."""
-_STREAM_EXISTS: Final = select(exists().where(events.c.stream_id == bindparam("stream_id")))
+
+
+def order_company(stream_id: ColumnElement[str]) -> ScalarSelect[str]:
+    """SQL of the company of the order stream `stream_id`: the company its OrderSubmitted names,
+    as the read model shows it (else that of its first event); NULL when it has no events."""
+    company = func.coalesce(events.c.payload[("order", "msdyn_company")].astext, events.c.company)
+    return (
+        select(company)
+        .where(events.c.stream_id == stream_id)
+        .order_by((events.c.event_type == "OrderSubmitted").desc(), events.c.version)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+_STREAM_COMPANY: Final = select(order_company(bindparam("stream_id")))
 _PORTAL_ONLY: Final = ("price_list", "ship_to_country", "currency", "web_roles", "contact_id")
 
 
@@ -133,8 +160,8 @@ class InboundWorker:
 class KnownState(Protocol):
     """What deciding an SCM record's event needs to know of the CDS side's current state."""
 
-    async def stream_exists(self, stream_id: str) -> bool:
-        """Whether the stream has any events."""
+    async def stream_company(self, stream_id: str) -> str | None:
+        """The company of an order stream (see `order_company`); None when it has no events."""
         ...
 
     async def customer_account_exists(self, company: str, account_number: str) -> bool:
@@ -152,9 +179,10 @@ class ConnectionState:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def stream_exists(self, stream_id: str) -> bool:
-        """Whether the stream has any events."""
-        return bool(await self._connection.scalar(_STREAM_EXISTS, {"stream_id": stream_id}))
+    async def stream_company(self, stream_id: str) -> str | None:
+        """The company of an order stream (see `order_company`); None when it has no events."""
+        company = await self._connection.scalar(_STREAM_COMPANY, {"stream_id": stream_id})
+        return None if company is None else str(company)
 
     async def customer_account_exists(self, company: str, account_number: str) -> bool:
         """Whether the write model has this customer account."""
@@ -212,11 +240,14 @@ async def _order(known: KnownState, header: SalesOrderHeader) -> tuple[str, Mess
         raise MappingFailed(SALES_ORDER_MAP.name, [_required(n) for n in missing])
     order_id = header.CDSSalesOrderId or erp_order_id(company, number)
     stream = order_stream(order_id)
-    known_order = await known.stream_exists(stream)
-    if header.CDSSalesOrderId is not None or known_order:
-        if not known_order:
+    owner = await known.stream_company(stream)
+    if header.CDSSalesOrderId is not None or owner is not None:
+        if owner is None:
             error = FieldError(field="CDSSalesOrderId", message=f"unknown order {order_id}")
             raise UnknownReference(SALES_ORDER_MAP.name, [error])
+        refusal = status_refusal(owner, company)
+        if refusal is not None:
+            raise UntrustedChange(SALES_ORDER_MAP.name, [refusal])
         return stream, _status_change(header, order_id)
     # Created in the ERP (like May's order): a new order on the CDS side.
     order = map_to_cds(SALES_ORDER_MAP, header, SalesOrder, extra={"salesorderid": order_id})
@@ -226,7 +257,23 @@ async def _order(known: KnownState, header: SalesOrderHeader) -> tuple[str, Mess
             field="OrderingCustomerAccountNumber", message=f"unknown customer {customer!r}"
         )
         raise UnknownReference(SALES_ORDER_MAP.name, [error])
-    return stream, OrderSubmitted(order=order, submitted_by="scm")
+    return stream, OrderSubmitted(order=await _trusted_orderer(known, order), submitted_by="scm")
+
+
+async def _trusted_orderer(known: KnownState, order: SalesOrder) -> SalesOrder:
+    """The order without its contact person when that names a portal contact it may not name."""
+    named = named_portal_contact(order.contact_person_id)
+    if named is None:
+        return order
+    refusal = orderer_refusal(order, await known.contact(named))
+    if refusal is None:
+        return order
+    # The order is the ERP's to take, but not whom the portal shows it to: it has no orderer.
+    log.warning(
+        "mapping.erp_orderer_dropped", order=str(order.sales_order_id),
+        sales_order_number=order.sales_order_number, reason=refusal,
+    )  # fmt: skip
+    return order.model_copy(update={"contact_person_id": None})
 
 
 def _required(name: str) -> FieldError:
@@ -253,4 +300,13 @@ async def _contact(known: KnownState, person: ContactPersonV2) -> tuple[str, Mes
     # Portal-only fields (price list, ship-to, roles) are not SCM's: keep what the portal has.
     kept = existing.model_dump(include=set(_PORTAL_ONLY), by_alias=True) if existing else {}
     contact = map_to_cds(CONTACT_MAP, person, Contact, extra={**kept, "contactid": contact_id})
+    company, account = contact.company or "", contact.account_number or ""
+    if not await known.customer_account_exists(company, account):
+        error = FieldError(
+            field="AssociatedContactNumber", message=f"unknown customer {account!r} in {company}"
+        )
+        raise UnknownReference(CONTACT_MAP.name, [error])
+    refusal = contact_move_refusal(existing, contact)
+    if refusal is not None:
+        raise UntrustedChange(CONTACT_MAP.name, [refusal])
     return contact_stream(contact_id), ContactUpserted(contact=contact)

@@ -20,14 +20,14 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from uuid import UUID, uuid4
 
-from sqlalchemy import text
+from sqlalchemy import ARRAY, Text, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.cds import Contact
 from contracts.envelope import Envelope, Message
 from contracts.errors import ContractError
-from contracts.events import ContactUpserted, CustomerAccountUpserted
+from contracts.events import ContactUpserted, CustomerAccountUpserted, OrderSubmitted
 from contracts.registry import decode
 from contracts.scm import SalesOrderHeader
 from sync_service.eventstore.base import NewEvent
@@ -40,6 +40,7 @@ from sync_service.mappings.inbound import (
     ConnectionState,
     InboundWorker,
     decide,
+    order_company,
     order_stream_of,
 )
 from sync_service.mappings.tables import parked_records
@@ -60,10 +61,10 @@ _PROCESSED: Final = text(
     "SELECT message_id FROM processed_messages "
     "WHERE consumer = :consumer AND message_id = ANY(CAST(:ids AS text[]))"
 )
-_STREAMS_WITH_EVENTS: Final = text(
-    "SELECT s.id FROM unnest(CAST(:streams AS text[])) AS s(id) "
-    "WHERE EXISTS (SELECT FROM events WHERE events.stream_id = s.id)"
+_STREAM_IDS: Final = (
+    func.unnest(bindparam("streams", type_=ARRAY(Text))).table_valued("id").render_derived("s")
 )
+_STREAM_COMPANIES: Final = select(_STREAM_IDS.c.id, order_company(_STREAM_IDS.c.id))
 _KNOWN_CUSTOMERS: Final = text(
     "SELECT k.company, k.account_number FROM unnest(CAST(:companies AS text[]), "
     "CAST(:numbers AS text[])) AS k(company, account_number) "
@@ -83,7 +84,7 @@ class ChunkState:
     def __init__(self, connection: AsyncConnection) -> None:
         self._live = ConnectionState(connection)
         self._connection = connection
-        self._streams: dict[str, bool] = {}
+        self._streams: dict[str, str | None] = {}
         self._customers: dict[tuple[str, str], bool] = {}
         self._contacts: dict[UUID, Contact | None] = {}
 
@@ -93,9 +94,8 @@ class ChunkState:
         streams = {s for s in map(order_stream_of, headers) if s is not None}
         streams -= self._streams.keys()
         if streams:
-            found = await self._connection.execute(_STREAMS_WITH_EVENTS, {"streams": [*streams]})
-            self._streams.update(dict.fromkeys(streams, False))
-            self._streams.update((stream, True) for (stream,) in found)
+            found = await self._connection.execute(_STREAM_COMPANIES, {"streams": [*streams]})
+            self._streams.update((stream, company) for stream, company in found)
         customers = {
             (h.dataAreaId, h.OrderingCustomerAccountNumber)
             for h in headers
@@ -109,10 +109,10 @@ class ChunkState:
             self._customers.update(dict.fromkeys(customers, False))
             self._customers.update(((company, number), True) for company, number in found)
 
-    async def stream_exists(self, stream_id: str) -> bool:
-        """Whether the stream has any events (stored, or decided earlier in the chunk)."""
+    async def stream_company(self, stream_id: str) -> str | None:
+        """The company of an order stream (stored, or decided earlier in the chunk)."""
         if stream_id not in self._streams:
-            self._streams[stream_id] = await self._live.stream_exists(stream_id)
+            self._streams[stream_id] = await self._live.stream_company(stream_id)
         return self._streams[stream_id]
 
     async def customer_account_exists(self, company: str, account_number: str) -> bool:
@@ -130,7 +130,10 @@ class ChunkState:
 
     def decided(self, stream_id: str, event: Message, company: str) -> None:
         """Note the effect of an event decided for the chunk on what later records see."""
-        self._streams[stream_id] = True
+        if self._streams.get(stream_id) is None:
+            # As `order_company` reads it back once stored.
+            order = event.order if isinstance(event, OrderSubmitted) else None
+            self._streams[stream_id] = (order.company if order else None) or company
         if isinstance(event, CustomerAccountUpserted):
             account = event.account
             key = (account.company or company, account.account_number or "")

@@ -19,8 +19,9 @@ from sync_service.command_processor import CommandProcessor, subscribe_command_p
 from sync_service.db.engine import create_engine
 from sync_service.demo_data import seed_demo
 from sync_service.eventstore.postgres import PostgresEventStore
+from sync_service.mappings.inbound import InboundWorker
 from sync_service.mappings.outbound import OutboundWorker
-from sync_service.mappings.workers import outbound_worker
+from sync_service.mappings.workers import inbound_worker, outbound_worker
 from sync_service.producer import running_producer
 from sync_service.projections.worker import ProjectionsWorker, subscribe_projections
 from sync_service.relay import OutboxRelay
@@ -89,6 +90,23 @@ async def outbound(portal: Portal) -> AsyncIterator[OutboundWorker]:
     bootstrap = portal.settings.kafka_bootstrap
     async with running_producer(bootstrap, client_id="test-outbound") as producer:
         worker = outbound_worker(broker, portal.settings, engine, producer, max_backoff_s=0.1)
+        await broker.start()
+        try:
+            yield worker
+        finally:
+            await broker.stop()
+            await engine.dispose()
+
+
+@pytest.fixture
+async def inbound(portal: Portal) -> AsyncIterator[InboundWorker]:
+    """The inbound mapping worker next to the portal, as `dualsync run all` runs it."""
+    await ensure_topics(portal.settings, ALL_TOPICS)
+    engine = create_engine(portal.settings.database_url)
+    broker = KafkaBroker(portal.settings.kafka_bootstrap, logger=None)
+    bootstrap = portal.settings.kafka_bootstrap
+    async with running_producer(bootstrap, client_id="test-inbound") as producer:
+        worker = inbound_worker(broker, portal.settings, engine, producer, max_backoff_s=0.1)
         await broker.start()
         try:
             yield worker

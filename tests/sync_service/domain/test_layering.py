@@ -11,7 +11,7 @@ def test_the_domain_imports_no_infrastructure() -> None:
     code = (
         "import sys, sync_service.domain.roles, sync_service.domain.orders,"
         " sync_service.domain.invitations, sync_service.domain.credentials,"
-        " sync_service.domain.visibility;"
+        " sync_service.domain.visibility, sync_service.domain.erp_trust;"
         "print(sorted({m.split('.')[0] for m in sys.modules}"
         " & {'sqlalchemy', 'asyncpg', 'fastapi', 'aiokafka', 'faststream'}))"
     )
