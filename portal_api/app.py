@@ -25,6 +25,7 @@ from portal_api.routes import (
     products,
     views,
 )
+from portal_api.trust import HeaderSizeLimit, HostGuard
 from portal_api.unavailable import install_unavailable_handlers
 from portal_web import install_portal
 from sync_service.db.engine import create_engine
@@ -68,6 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="dualsync portal API", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Added last, run first: a foreign Host or oversized headers are refused before anything.
+    app.add_middleware(HostGuard, allowed=settings.allowed_host_names())
+    app.add_middleware(HeaderSizeLimit, max_bytes=settings.max_header_bytes)
     install_problem_handlers(app)
     install_unavailable_handlers(app)
     install_openapi(app)
@@ -102,4 +106,7 @@ def _sign_in_state(app: FastAPI, settings: Settings, engine: AsyncEngine) -> Non
     )
     app.state.sign_in_throttle = PostgresFailureThrottle(
         engine, "sign-in", limit=settings.signin_failures_per_minute, window=minute
+    )
+    app.state.bearer_throttle = PostgresFailureThrottle(
+        engine, "bearer", limit=settings.bearer_failures_per_minute, window=minute
     )

@@ -20,7 +20,7 @@ WITHOUT_STORE = {"/healthz", "/readyz", "/metrics"}
 @pytest.fixture(scope="module")
 def app() -> FastAPI:
     # Never started: the document and request validation need no lifespan.
-    return create_app(Settings())
+    return create_app(Settings(allowed_hosts="portal.test"))
 
 
 @pytest.fixture(scope="module")
