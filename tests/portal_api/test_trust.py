@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,12 +16,15 @@ import uvicorn
 from fastapi import FastAPI
 
 from portal_api.app import create_app
+from portal_api.ordering import submit_command_id
 from portal_api.problems import PROBLEM_JSON
 from portal_api.trust import host_name
+from sync_service.demo_data import JANE_CONTACT_ID, SAM_CONTACT_ID
 from sync_service.service_runner import api_server_config
 from sync_service.settings import Settings
 from tests.portal_api.conftest import ADMIN, Portal
 from tests.portal_api.live_server import LivePortal, live_portal
+from tests.portal_api.views_helpers import credential, submit
 from tests.stack import Stack
 
 _CODE = {"code": "not-a-code-anyone-was-given"}
@@ -158,3 +162,24 @@ async def test_wrong_bearer_credentials_are_throttled_per_client(portal: Portal)
     assert int(answer.headers["Retry-After"]) >= 1
     # Past the limit even the right credential waits: a guess that hits is not told so.
     assert (await portal.client.get("/admin/contacts", headers=ADMIN)).status_code == 429
+
+
+@pytest.mark.integration
+async def test_a_commands_status_answers_only_its_issuer_and_administrators(
+    portal: Portal,
+) -> None:
+    jane = await credential(portal, JANE_CONTACT_ID)
+    sam = await credential(portal, SAM_CONTACT_ID)
+    order_id = await submit(portal, jane)
+    # Derived from the order id: whoever holds it may ask, and learns nothing.
+    status_url = f"/commands/{submit_command_id(uuid.UUID(order_id))}"
+    for headers in (jane, ADMIN):
+        answer = await portal.client.get(status_url, headers=headers)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["status"] in ("pending", "accepted")
+    for headers in (sam, {}):
+        answer = await portal.client.get(status_url, headers=headers)
+        assert answer.status_code == 404, answer.text
+        assert answer.headers["content-type"] == PROBLEM_JSON
+    never_sent = await portal.client.get(f"/commands/{uuid.uuid4()}", headers=jane)
+    assert never_sent.status_code == 404
