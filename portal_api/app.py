@@ -66,7 +66,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await bus.stop()
             await engine.dispose()
 
-    app = FastAPI(title="dualsync portal API", version="0.1.0", lifespan=lifespan)
+    # Swagger UI and ReDoc load their scripts from a CDN, on the origin of /ops and the portal:
+    # only when a developer asks for them. /openapi.json is always served.
+    docs = "/docs" if settings.docs_ui else None
+    app = FastAPI(
+        title="dualsync portal API",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=docs,
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Added last, run first: a foreign Host or oversized headers are refused before anything.

@@ -183,3 +183,13 @@ async def test_a_commands_status_answers_only_its_issuer_and_administrators(
         assert answer.headers["content-type"] == PROBLEM_JSON
     never_sent = await portal.client.get(f"/commands/{uuid.uuid4()}", headers=jane)
     assert never_sent.status_code == 404
+
+
+async def test_swagger_ui_from_a_cdn_is_off_unless_a_developer_turns_it_on() -> None:
+    for docs_ui, status in ((False, 404), (True, 200)):
+        app = create_app(Settings(docs_ui=docs_ui))
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            assert (await client.get("/docs")).status_code == status
+            assert (await client.get("/redoc")).status_code == 404
+            assert (await client.get("/openapi.json")).status_code == 200
