@@ -21,6 +21,7 @@ from sync_service.writemodel.base import WriteModelReader
 __all__ = [
     "AdminCaller",
     "AnyCaller",
+    "IdentifiedCaller",
     "OrderingCaller",
     "SignedInCaller",
     "caller_for_hash",
@@ -141,6 +142,8 @@ async def _admin(caller: Annotated[Caller, Depends(_bearer_or_ops_session)]) -> 
 
 
 AnyCaller = Annotated[Caller, Depends(current_caller)]
+IdentifiedCaller = Annotated[Caller, Depends(_signed_in)]
+"""Any valid credential, whatever its web roles (401 without one)."""
 SignedInCaller = Annotated[Caller, Depends(_authorized)]
 OrderingCaller = Annotated[Caller, Depends(_ordering)]
 AdminCaller = Annotated[Caller, Depends(_admin)]

@@ -78,6 +78,9 @@ def test_routes_declare_the_answers_they_can_give(document: dict[str, Any]) -> N
         if path.startswith(("/admin", "/ops", "/account", "/products", "/orders")):
             assert {"401", "403"} <= statuses, where
             assert operation["security"] == [{"bearer": []}], where
+        elif path.startswith("/commands"):  # its issuer's (or an Administrator's), 404 to others
+            assert {"401", "404"} <= statuses, where
+            assert operation["security"] == [{"bearer": []}], where
         else:
             assert "security" not in operation, where  # open to anyone
     redeem = document["paths"]["/invitations/redeem"]["post"]["responses"]
