@@ -25,6 +25,7 @@ from portal_api.routes import (
     products,
     views,
 )
+from portal_api.trust import HeaderSizeLimit, HostGuard
 from portal_api.unavailable import install_unavailable_handlers
 from portal_web import install_portal
 from sync_service.db.engine import create_engine
@@ -65,9 +66,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await bus.stop()
             await engine.dispose()
 
-    app = FastAPI(title="dualsync portal API", version="0.1.0", lifespan=lifespan)
+    # Swagger UI and ReDoc load their scripts from a CDN, on the origin of /ops and the portal:
+    # only when a developer asks for them. /openapi.json is always served.
+    docs = "/docs" if settings.docs_ui else None
+    app = FastAPI(
+        title="dualsync portal API",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=docs,
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Added last, run first: a foreign Host or oversized headers are refused before anything.
+    app.add_middleware(HostGuard, allowed=settings.allowed_host_names())
+    app.add_middleware(HeaderSizeLimit, max_bytes=settings.max_header_bytes)
     install_problem_handlers(app)
     install_unavailable_handlers(app)
     install_openapi(app)
@@ -102,4 +115,7 @@ def _sign_in_state(app: FastAPI, settings: Settings, engine: AsyncEngine) -> Non
     )
     app.state.sign_in_throttle = PostgresFailureThrottle(
         engine, "sign-in", limit=settings.signin_failures_per_minute, window=minute
+    )
+    app.state.bearer_throttle = PostgresFailureThrottle(
+        engine, "bearer", limit=settings.bearer_failures_per_minute, window=minute
     )

@@ -10,14 +10,18 @@ from fastapi import Depends, Request
 from portal_api.ops_page.session import OPS_COOKIE, OPS_COOKIE_PATH, ops_sessions, same_origin
 from portal_api.portal_session import SESSION_COOKIE, signed_in
 from portal_api.problems import Problem
+from portal_api.redemption import client_key, refuse_while_throttled
 from sync_service.domain.credentials import hash_secret
 from sync_service.domain.roles import Caller
+from sync_service.failures import is_outage
 from sync_service.settings import Settings
+from sync_service.signin.base import FailureThrottle
 from sync_service.writemodel.base import WriteModelReader
 
 __all__ = [
     "AdminCaller",
     "AnyCaller",
+    "IdentifiedCaller",
     "OrderingCaller",
     "SignedInCaller",
     "caller_for_hash",
@@ -36,6 +40,11 @@ async def current_caller(request: Request) -> Caller:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise Problem(401, "use 'Authorization: Bearer <credential>'", headers=_CHALLENGE)
+    # Guessing credentials (above all a weak administrator token) is throttled per client
+    # address, like redemptions: past the limit even a right guess gets 429.
+    throttle: FailureThrottle = request.app.state.bearer_throttle
+    client = [client_key(request)]
+    await _refuse_while_throttled(throttle, client)
     settings: Settings = request.app.state.settings
     admin = settings.admin_token.get_secret_value() if settings.admin_token else None
     if admin and hmac.compare_digest(token.encode(), admin.encode()):
@@ -44,8 +53,25 @@ async def current_caller(request: Request) -> Caller:
     # Looked up by hash: the credential itself is stored nowhere.
     caller = await reader.caller_for_credential(hash_secret(token))
     if caller is None:
+        await throttle.record_failure(client)
         raise Problem(401, "the credential is not valid", headers=_CHALLENGE)
     return caller
+
+
+async def _refuse_while_throttled(throttle: FailureThrottle, client: list[str]) -> None:
+    """429 while `client` has used up its failed bearer authentications.
+
+    Not a reservation (one transaction more on every authenticated request): concurrent
+    guesses sent within one round trip may each be judged. With PostgreSQL away the check is
+    skipped: the administrator token still opens /ops and /readyz to see the outage.
+    """
+    try:
+        await refuse_while_throttled(throttle, client)
+    except Problem:
+        raise
+    except Exception as error:
+        if not is_outage(error):
+            raise
 
 
 async def caller_for_hash(request: Request, credential_hash: str) -> Caller | None:
@@ -116,6 +142,8 @@ async def _admin(caller: Annotated[Caller, Depends(_bearer_or_ops_session)]) -> 
 
 
 AnyCaller = Annotated[Caller, Depends(current_caller)]
+IdentifiedCaller = Annotated[Caller, Depends(_signed_in)]
+"""Any valid credential, whatever its web roles (401 without one)."""
 SignedInCaller = Annotated[Caller, Depends(_authorized)]
 OrderingCaller = Annotated[Caller, Depends(_ordering)]
 AdminCaller = Annotated[Caller, Depends(_admin)]

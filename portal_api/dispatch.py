@@ -15,6 +15,7 @@ from portal_api.outcomes import wait_for_outcome
 from portal_api.problems import Problem
 from portal_api.unavailable import RETRY_AFTER_S
 from sync_service.command_processor import command_envelope, command_key
+from sync_service.failures import is_outage
 from sync_service.metrics import COMMANDS_ACCEPTED, COMMANDS_REFUSED
 from sync_service.settings import Settings
 from sync_service.writemodel.base import CommandOutcome, WriteModelReader
@@ -42,6 +43,13 @@ async def dispatch(
     bus: CommandBus = request.app.state.bus
     reader: WriteModelReader = request.app.state.reader
     message = command_envelope(command, company=company or settings.default_company)
+    # Before publishing: the issuer may ask GET /commands/{id} at once, and nobody else may.
+    # With PostgreSQL away the command still goes (as before); only administrators see it then.
+    try:
+        await reader.record_command_issuer(command.command_id, command.issued_by)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
     try:
         await bus.send(message, command_key(command).decode("utf-8"))
     except Exception as exc:  # any producer failure: Kafka did not acknowledge the command

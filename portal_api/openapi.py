@@ -78,9 +78,11 @@ _WHEN: Final = {
     409: "the resource is not in a state that allows this",
     410: "the invitation has expired",
     413: "the request body is larger than the API accepts",
+    431: "the request's headers are larger than the API accepts",
     422: "the request does not validate or is refused by a business rule; `errors` names "
     "every field at fault",
-    429: "too many failed attempts; wait for Retry-After",
+    429: "too many failed attempts (codes, passwords or credentials) from this client; wait "
+    "for Retry-After",
     503: "PostgreSQL or Kafka is unavailable; retry after Retry-After",
 }
 _HEADERS: Final = {401: _CHALLENGE, 429: _RETRY_AFTER, 503: _RETRY_AFTER}
@@ -119,12 +121,34 @@ _BEARER: Final = {
 }
 
 
+_FOREIGN_HOST: Final = "the Host header names a host this API does not answer to"
+
+
+def _every_request_answers(spec: dict[str, Any]) -> None:
+    # Any request may name a foreign Host (400) or carry too large headers (431): every
+    # operation says so (portal_api/trust.py answers both before routing).
+    for item in spec.get("paths", {}).values():
+        for operation in item.values():
+            responses = operation.setdefault("responses", {})
+            if "400" in responses:
+                responses["400"]["description"] += f"; or {_FOREIGN_HOST}"
+            else:
+                responses["400"] = {
+                    "description": f"Bad Request: {_FOREIGN_HOST}",
+                    "content": {PROBLEM_JSON: {"schema": {"$ref": _SCHEMA_REF}}},
+                }
+            responses.setdefault("431", problem_answers(431)[431])
+
+
 def _require_credentials(spec: dict[str, Any]) -> None:
     # A route that can answer 401 is one that needs a credential: say so, and which kind.
     for item in spec.get("paths", {}).values():
         for operation in item.values():
-            if "401" in operation.get("responses", {}):
+            responses = operation.get("responses", {})
+            if "401" in responses:
                 operation["security"] = [{"bearer": []}]
+                # Wrong credentials are throttled per client address (portal_api/auth.py).
+                responses.setdefault("429", problem_answers(429)[429])
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -144,6 +168,7 @@ def install_openapi(app: FastAPI) -> None:
             schemas.update(problem.pop("$defs", {}))
             schemas["ProblemDetails"] = problem
             spec["components"]["securitySchemes"] = {"bearer": _BEARER}
+            _every_request_answers(spec)
             _require_credentials(spec)
             app.openapi_schema = spec
         return app.openapi_schema

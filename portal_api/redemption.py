@@ -18,10 +18,16 @@ from portal_api.problems import Problem
 from sync_service.domain.credentials import hash_secret, new_secret
 from sync_service.domain.invitations import RedemptionRefusal, redemption_refusal
 from sync_service.metrics import COMMANDS_REFUSED
-from sync_service.signin.base import FailureThrottle
+from sync_service.signin.base import FailureThrottle, Reservation
 from sync_service.writemodel.base import WriteModelReader
 
-__all__ = ["Redemption", "client_key", "redeem_invitation", "refuse_while_throttled"]
+__all__ = [
+    "Redemption",
+    "client_key",
+    "redeem_invitation",
+    "refuse_while_throttled",
+    "reserve_or_refuse",
+]
 
 # A distinct answer for each refusal, so that the portal can tell the person what to do.
 _REFUSALS = {
@@ -58,6 +64,18 @@ async def refuse_while_throttled(throttle: FailureThrottle, keys: list[str]) -> 
         )
 
 
+async def reserve_or_refuse(throttle: FailureThrottle, keys: list[str]) -> Reservation:
+    """Reserve an attempt for `keys`, or raise 429 with Retry-After while one must wait."""
+    reservation = await throttle.reserve(keys)
+    if reservation.wait is not None:
+        raise Problem(
+            429,
+            "too many failed attempts; try again later",
+            headers={"Retry-After": str(reservation.wait)},
+        )
+    return reservation
+
+
 def _refusal_problem(refusal: RedemptionRefusal) -> Problem:
     return Problem(
         _REFUSALS[refusal],
@@ -70,14 +88,30 @@ def _refusal_problem(refusal: RedemptionRefusal) -> Problem:
 async def redeem_invitation(request: Request, code: str) -> Redemption:
     """Redeem `code`: its contact and new credential, or a Problem (404/409/410/429)."""
     throttle: FailureThrottle = request.app.state.redeem_throttle
-    reader: WriteModelReader = request.app.state.reader
     client = [client_key(request)]
-    await refuse_while_throttled(throttle, client)
+    # Counted as failed before anything is awaited (concurrent guesses cannot all pass a
+    # check made first); given back unless the code is refused.
+    reservation = await reserve_or_refuse(throttle, client)
+    refused = False
+    try:
+        return await _redeem(request, code)
+    except Problem as problem:
+        refused = problem.status in _REFUSED  # not a 503: the code was never judged
+        raise
+    finally:
+        if not refused:
+            await throttle.release(reservation)
+
+
+_REFUSED = frozenset(_REFUSALS.values())
+
+
+async def _redeem(request: Request, code: str) -> Redemption:
+    reader: WriteModelReader = request.app.state.reader
     code_hash = hash_secret(code)
     invitation = await reader.invitation_by_code_hash(code_hash)
     refusal = redemption_refusal(invitation, datetime.now(UTC))
     if refusal is not None:
-        await throttle.record_failure(client)
         COMMANDS_REFUSED.labels(RedeemInvitation.message_type, refusal.value).inc()
         raise _refusal_problem(refusal)
     assert invitation is not None
@@ -96,7 +130,6 @@ async def redeem_invitation(request: Request, code: str) -> Redemption:
         # Lost a race (e.g. the last redemption of a group code went to another request).
         messages = [error.message for error in sent.outcome.errors]
         known = [_REFUSAL_TEXT[m] for m in messages if m in _REFUSAL_TEXT]
-        await throttle.record_failure(client)
         if known:
             raise _refusal_problem(known[0])
         raise Problem(409, "the invitation could not be redeemed", errors=sent.outcome.errors)

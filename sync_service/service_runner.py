@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 from sync_service.connectivity import probe_database, probe_kafka, wait_for_dependencies
 from sync_service.failures import is_outage
@@ -25,7 +25,17 @@ from sync_service.logs import get_logger
 from sync_service.metrics import serve_metrics
 from sync_service.settings import Settings
 
-__all__ = ["SERVICES", "STOP_DEADLINE_S", "Service", "run_services", "services_named"]
+if TYPE_CHECKING:
+    import uvicorn
+
+__all__ = [
+    "SERVICES",
+    "STOP_DEADLINE_S",
+    "Service",
+    "api_server_config",
+    "run_services",
+    "services_named",
+]
 
 Service = Callable[[Settings], Awaitable[None]]
 """A long-lived service: runs until cancelled, cleaning up on the way out."""
@@ -38,6 +48,27 @@ _RAN_LONG_ENOUGH_S: Final = 60.0
 _OUTAGE_PROBE_S: Final = 2.0
 
 log = get_logger(__name__)
+
+
+def api_server_config(app: Any, settings: Settings, **options: Any) -> uvicorn.Config:
+    """uvicorn's configuration for the API: whom it believes about the client's address.
+
+    uvicorn believes X-Forwarded-For and X-Forwarded-Proto from 127.0.0.1 unless told otherwise:
+    then any local client (or a page through DNS rebinding) could claim a new address on each
+    request and escape the throttles, which count per client address. Only the proxies named
+    in `forwarded_allow_ips` are believed; with none, the peer's address is the client's.
+    """
+    import uvicorn
+
+    trusted = settings.forwarded_allow_ips.strip()
+    return uvicorn.Config(
+        app,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or "",
+        # h11 (when used instead of httptools) stops reading headers past the cap as well.
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        **options,
+    )
 
 
 async def _serve_api(settings: Settings) -> None:
@@ -53,8 +84,9 @@ async def _serve_api(settings: Settings) -> None:
             # process before the other services have stopped.
             yield
 
-    config = uvicorn.Config(
+    config = api_server_config(
         create_app(settings),
+        settings,
         host=settings.api_host,
         port=settings.api_port,
         log_config=None,  # keep our structlog handler

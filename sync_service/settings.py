@@ -58,6 +58,33 @@ class Settings(BaseSettings):
         default=5.0, ge=0, description="how long the API waits for a command's outcome"
     )
     max_body_bytes: int = Field(default=256 * 1024, ge=1024, description="request body cap")
+    max_header_bytes: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        description="cap on a request's headers (names and values together); larger gets 431",
+    )
+    allowed_hosts: str = Field(
+        default="127.0.0.1,localhost,[::1]",
+        description="host names the API answers to, comma-separated, any port (a bracketed "
+        "IPv6 address; `*.example.com` for its subdomains; `*` for any); another Host gets 400, "
+        "which stops DNS rebinding",
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="addresses of proxies whose X-Forwarded-For/-Proto are believed, "
+        "comma-separated (addresses or networks); empty = none: the client is the peer",
+    )
+    bearer_failures_per_minute: int = Field(
+        default=10,
+        ge=1,
+        description="failed bearer authentications per client address before it must wait "
+        "(shared by every API process)",
+    )
+    docs_ui: bool = Field(
+        default=False,
+        description="serve Swagger UI at /docs (it loads its assets from a CDN: development "
+        "only); /openapi.json is always served",
+    )
     redeem_failures_per_minute: int = Field(
         default=5, ge=1, description="failed redemptions per client before it must wait"
     )
@@ -101,6 +128,10 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = Field(
         default="auto", description="auto: readable in a terminal, JSON otherwise"
     )
+
+    def allowed_host_names(self) -> list[str]:
+        """`allowed_hosts` as a list, lower-cased."""
+        return [name.strip().lower() for name in self.allowed_hosts.split(",") if name.strip()]
 
     def topic(self, name: str) -> str:
         """The physical topic name for a contract topic name."""

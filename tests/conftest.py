@@ -124,4 +124,6 @@ def settings(stack: Stack, database_url: str, topic_prefix: str) -> Settings:
         database_url=database_url,
         topic_prefix=topic_prefix,
         connect_timeout_s=10.0,
+        # The ASGI clients' base URL (http://portal.test) and the live servers' 127.0.0.1.
+        allowed_hosts="portal.test,127.0.0.1,localhost",
     )

@@ -50,6 +50,7 @@ async def outage_settings(
         database_url=_with_database(outage_stack.database_url, name),
         topic_prefix=f"outage-{uuid.uuid4().hex[:10]}.",
         connect_timeout_s=5.0,
+        allowed_hosts="portal.test,127.0.0.1,localhost",  # the ASGI clients, the live servers
     )
     await outage_stack.start("postgres")
     await _drop(outage_stack, name)

@@ -7,7 +7,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from portal_api.problems import Problem
-from portal_api.redemption import client_key, redeem_invitation, refuse_while_throttled
+from portal_api.redemption import client_key, redeem_invitation, reserve_or_refuse
 from portal_web.routing import page_router
 from portal_web.sessions import (
     authenticate,
@@ -83,7 +83,8 @@ async def sign_in(request: Request, visitor: AnyVisitor, form: CheckedForm) -> R
     throttle = sign_in_throttle(request)
     keys = [client_key(request), f"email:{email.casefold()}"]
     try:
-        await refuse_while_throttled(throttle, keys)
+        # Counted as failed before the password is checked: concurrent guesses all count.
+        reservation = await reserve_or_refuse(throttle, keys)
     except Problem as problem:
         return _sign_in_form(
             request,
@@ -96,10 +97,10 @@ async def sign_in(request: Request, visitor: AnyVisitor, form: CheckedForm) -> R
         )
     contact_id = await authenticate(request, email, password) if email and password else None
     if contact_id is None:
-        await throttle.record_failure(keys)
         return _sign_in_form(
             request, visitor, next=next_page, email=email, problem=_WRONG, status=400
         )
+    await throttle.release(reservation)
     response = RedirectResponse(next_page, status_code=303)
     await start_session(request, response, contact_id)
     return response

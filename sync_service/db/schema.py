@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 __all__ = [
     "checkpoints",
+    "command_issuers",
     "command_outcomes",
     "contacts",
     "credentials",
@@ -190,6 +191,16 @@ command_outcomes = Table(
     Column("aggregate_id", Text),
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     CheckConstraint("status IN ('accepted', 'rejected')", name="status"),
+)
+
+# Written by the API before it publishes a command: GET /commands/{id} answers its issuer only
+# (and administrators), even while the outcome is pending.
+command_issuers = Table(
+    "command_issuers",
+    metadata,
+    Column("command_id", Uuid, primary_key=True),
+    Column("issued_by", Text, nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 # Claimed by the API before it publishes a SubmitOrder, so not derived from events.

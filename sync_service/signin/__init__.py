@@ -5,6 +5,12 @@ password rule and hashing in `passwords`. Every API process shares the state: tw
 behind one port see the same sessions and count the same failures, and a restart signs nobody out.
 """
 
-from sync_service.signin.base import FailureThrottle, PasswordStore, PortalSession, SessionStore
+from sync_service.signin.base import (
+    FailureThrottle,
+    PasswordStore,
+    PortalSession,
+    Reservation,
+    SessionStore,
+)
 
-__all__ = ["FailureThrottle", "PasswordStore", "PortalSession", "SessionStore"]
+__all__ = ["FailureThrottle", "PasswordStore", "PortalSession", "Reservation", "SessionStore"]

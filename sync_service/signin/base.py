@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
-__all__ = ["FailureThrottle", "PasswordStore", "PortalSession", "SessionStore"]
+__all__ = ["FailureThrottle", "PasswordStore", "PortalSession", "Reservation", "SessionStore"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +51,14 @@ class PasswordStore(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """An attempt counted in advance: `wait` seconds if refused, else the rows to give back."""
+
+    wait: int | None
+    failure_ids: tuple[int, ...] = ()
+
+
 class FailureThrottle(Protocol):
     """Failed attempts per key in a sliding window, shared by every API process."""
 
@@ -60,4 +68,17 @@ class FailureThrottle(Protocol):
 
     async def record_failure(self, keys: Sequence[str]) -> None:
         """Count one failed attempt against each of `keys`."""
+        ...
+
+    async def reserve(self, keys: Sequence[str]) -> Reservation:
+        """Count an attempt as failed before it is made, unless one of `keys` must wait.
+
+        Checking first and counting after an await lets concurrent attempts all pass the
+        check: a reservation is taken atomically, so at most `limit` attempts are under way or
+        failed per key. The attempt that succeeds gives its reservation back (`release`).
+        """
+        ...
+
+    async def release(self, reservation: Reservation) -> None:
+        """The attempt succeeded: it no longer counts as a failure."""
         ...

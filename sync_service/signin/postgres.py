@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sync_service.domain.credentials import hash_secret
-from sync_service.signin.base import PortalSession
+from sync_service.signin.base import PortalSession, Reservation
 from sync_service.signin.tables import portal_passwords, portal_sessions, signin_failures
 
 __all__ = ["PostgresFailureThrottle", "PostgresPasswords", "PostgresSessions"]
@@ -173,6 +173,10 @@ class PostgresFailureThrottle:
         """Seconds to wait while any of `keys` has used up its failures; None: go ahead."""
         if not keys:
             return None
+        async with _autocommit(self._engine) as connection:
+            return await self._wait(connection, keys)
+
+    async def _wait(self, connection: AsyncConnection, keys: Sequence[str]) -> int | None:
         failures = signin_failures.c
         query = (
             select(
@@ -187,10 +191,48 @@ class PostgresFailureThrottle:
             )
             .group_by(failures.client)
         )
-        async with _autocommit(self._engine) as connection:
-            rows = (await connection.execute(query)).all()
+        rows = (await connection.execute(query)).all()
         waits = [max(1, math.ceil(float(left))) for _, count, left in rows if count >= self.limit]
         return max(waits) if waits else None
+
+    async def reserve(self, keys: Sequence[str]) -> Reservation:
+        """Count an attempt as failed before it is made, unless one of `keys` must wait.
+
+        One transaction per attempt, holding an advisory lock per key until it commits: two
+        attempts of one key (from any process) count one after the other, never both before.
+        """
+        if not keys:
+            return Reservation(wait=None)
+        async with self._engine.begin() as connection:
+            for key in sorted(set(keys)):
+                lock = func.pg_advisory_xact_lock(func.hashtextextended(f"{self.scope}\n{key}", 0))
+                await connection.execute(select(lock))
+            wait = await self._wait(connection, keys)
+            if wait is not None:
+                return Reservation(wait=wait)
+            rows = [{"scope": self.scope, "client": key, "failed_at": func.now()} for key in keys]
+            inserted = await connection.execute(
+                signin_failures.insert().values(rows).returning(signin_failures.c.failure_id)
+            )
+            reserved = tuple(inserted.scalars().all())
+            await connection.execute(
+                delete(signin_failures).where(
+                    signin_failures.c.scope == self.scope,
+                    signin_failures.c.failed_at <= func.now() - self.window,
+                )
+            )
+            return Reservation(wait=None, failure_ids=reserved)
+
+    async def release(self, reservation: Reservation) -> None:
+        """The attempt succeeded: its reservation no longer counts as a failure."""
+        if not reservation.failure_ids:
+            return
+        async with _autocommit(self._engine) as connection:
+            await connection.execute(
+                delete(signin_failures).where(
+                    signin_failures.c.failure_id.in_(list(reservation.failure_ids))
+                )
+            )
 
     async def record_failure(self, keys: Sequence[str]) -> None:
         """Count one failed attempt against each of `keys` (and forget those out of the window)."""

@@ -130,6 +130,14 @@ class WriteModelReader(Protocol):
         """The command's outcome once the processor has handled it."""
         ...
 
+    async def record_command_issuer(self, command_id: UUID, issued_by: str) -> None:
+        """Remember who sent the command through the API (before it is published)."""
+        ...
+
+    async def command_issuer(self, command_id: UUID) -> str | None:
+        """The `issued_by` of a command sent through the API; None for any other id."""
+        ...
+
     async def claim_idempotency_key(
         self, caller_id: str, key: str, fingerprint: str, order_id: UUID
     ) -> UUID | None:

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contracts.cds import Account, Contact
-from sync_service.db.schema import idempotency_keys
+from sync_service.db.schema import command_issuers, idempotency_keys
 from sync_service.domain.catalog import Catalog
 from sync_service.domain.invitations import InvitationState
 from sync_service.domain.roles import Caller
@@ -116,6 +116,25 @@ class PostgresWriteModelReader:
         """The command's outcome once the processor has handled it."""
         async with self._connect() as connection:
             return await queries.command_outcome(connection, command_id)
+
+    async def record_command_issuer(self, command_id: UUID, issued_by: str) -> None:
+        """Remember who sent the command through the API (before it is published)."""
+        statement = (
+            insert(command_issuers)
+            .values(command_id=command_id, issued_by=issued_by)
+            .on_conflict_do_nothing()  # a resend of the same command by its issuer
+        )
+        async with self._connect() as connection:
+            await connection.execute(statement)
+
+    async def command_issuer(self, command_id: UUID) -> str | None:
+        """The `issued_by` of a command sent through the API; None for any other id."""
+        query = select(command_issuers.c.issued_by).where(
+            command_issuers.c.command_id == command_id
+        )
+        async with self._connect() as connection:
+            found: str | None = await connection.scalar(query)
+            return found
 
     async def claim_idempotency_key(
         self, caller_id: str, key: str, fingerprint: str, order_id: UUID

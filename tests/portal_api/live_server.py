@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import uvicorn
 
 from sync_service.demo_data import JANE_CONTACT_ID
+from sync_service.service_runner import api_server_config
 from sync_service.settings import Settings
 from tests.conftest import _PREFIXES, _admin, _drop, _with_database
 from tests.portal_api.conftest import ADMIN_TOKEN, running_portal
@@ -54,6 +55,9 @@ async def _serve(
         database_url=_with_database(stack.database_url, name),
         topic_prefix=prefix,
         connect_timeout_s=10.0,
+        allowed_hosts="127.0.0.1,portal.test",  # the socket's clients, the ASGI client
+        # schemathesis sends wrong credentials on purpose, many times, from this one address.
+        bearer_failures_per_minute=1_000_000,
     )
     try:
         async with running_portal(settings) as portal:
@@ -61,7 +65,8 @@ async def _serve(
             listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             listener.bind(("127.0.0.1", 0))  # a free port, held from here on: no race
             # The app's lifespan already runs inside running_portal: uvicorn only serves it.
-            config = uvicorn.Config(portal.app, lifespan="off", log_level="warning")
+            # As `dualsync run api` serves it (whom it believes about the client's address).
+            config = api_server_config(portal.app, settings, lifespan="off", log_level="warning")
             server = uvicorn.Server(config)
             serving = asyncio.create_task(server.serve(sockets=[listener]))
             while not server.started:

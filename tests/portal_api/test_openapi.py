@@ -20,7 +20,7 @@ WITHOUT_STORE = {"/healthz", "/readyz", "/metrics"}
 @pytest.fixture(scope="module")
 def app() -> FastAPI:
     # Never started: the document and request validation need no lifespan.
-    return create_app(Settings())
+    return create_app(Settings(allowed_hosts="portal.test"))
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +77,9 @@ def test_routes_declare_the_answers_they_can_give(document: dict[str, Any]) -> N
             assert {"400", "413"} <= statuses, where
         if path.startswith(("/admin", "/ops", "/account", "/products", "/orders")):
             assert {"401", "403"} <= statuses, where
+            assert operation["security"] == [{"bearer": []}], where
+        elif path.startswith("/commands"):  # its issuer's (or an Administrator's), 404 to others
+            assert {"401", "404"} <= statuses, where
             assert operation["security"] == [{"bearer": []}], where
         else:
             assert "security" not in operation, where  # open to anyone

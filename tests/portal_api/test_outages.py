@@ -110,7 +110,7 @@ async def _contact_stored(api: Api, answer: httpx.Response) -> None:
     if answer.status_code == 202:
         async with asyncio.timeout(60):
             while True:
-                found = await api.client.get(answer.headers["location"])
+                found = await api.client.get(answer.headers["location"], headers=ADMIN)
                 if found.json()["status"] == "accepted":
                     return
                 await asyncio.sleep(0.2)

@@ -35,7 +35,7 @@ async def _send(portal: Portal, key: bytes, *values: bytes) -> None:
 
 async def _settled(portal: Portal, command_id: object) -> dict[str, Any]:
     async def status() -> dict[str, Any]:
-        answer = await portal.client.get(f"/commands/{command_id}")
+        answer = await portal.client.get(f"/commands/{command_id}", headers=ADMIN)
         assert answer.status_code == 200, answer.text
         return dict(answer.json())
 

@@ -58,6 +58,8 @@ TABLES = {
     "portal_passwords",
     "portal_sessions",
     "signin_failures",
+    # 0008: who sent each command through the API (GET /commands/{id} answers only them)
+    "command_issuers",
 }
 
 
@@ -79,7 +81,7 @@ def _differences(connection: Connection) -> list[Any]:
 
 
 def test_the_head_revision_is_the_write_model() -> None:
-    assert head_revision() == "0007"
+    assert head_revision() == "0008"
 
 
 async def test_a_fresh_database_has_no_revision(empty_database_url: str) -> None:

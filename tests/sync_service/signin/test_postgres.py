@@ -165,6 +165,27 @@ async def test_the_throttle_is_shared_by_two_processes(settings: Settings) -> No
         await second.dispose()
 
 
+async def test_concurrent_reservations_never_pass_the_limit(settings: Settings) -> None:
+    # Two processes' engines, 20 attempts at once: exactly the limit are let through.
+    engines = [create_engine(settings.database_url) for _ in range(2)]
+    try:
+        window = timedelta(minutes=1)
+        throttles = [PostgresFailureThrottle(e, "redeem", limit=3, window=window) for e in engines]
+        keys = ["address:10.0.0.9"]
+        reservations = await asyncio.gather(*(throttles[n % 2].reserve(keys) for n in range(20)))
+        granted = [r for r in reservations if r.wait is None]
+        assert len(granted) == 3
+        assert all(r.wait is not None and 55 <= r.wait <= 60 for r in reservations if r.wait)
+        # An attempt that succeeded gives its reservation back: one more may be tried.
+        await throttles[0].release(granted[0])
+        assert await throttles[1].retry_after(keys) is None
+        assert (await throttles[1].reserve(keys)).wait is None
+        assert (await throttles[0].reserve(keys)).wait is not None
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
 async def test_failures_older_than_the_window_no_longer_count(engine: AsyncEngine) -> None:
     throttle = PostgresFailureThrottle(
         engine, "redeem", limit=2, window=timedelta(milliseconds=1500)
