@@ -41,7 +41,7 @@ async def _open_dead_letters(portal: Portal, count: int = 1) -> list[dict[str, A
 async def _representative_of_fabrikam(portal: Portal) -> dict[str, str]:
     contact_id = uuid.uuid4()
     body = {
-        "firstname": "Yves", "lastname": "Fabrikam", "email": "yves@y.example",
+        "firstname": "Representative", "lastname": "Fabrikam", "email": "rep@y.example",
         "company": "usmf", "account_number": "US-002", "price_list": "PL-US-002",
         "currency": "USD", "ship_to_country": "US", "web_roles": ["customer_representative"],
     }  # fmt: skip

@@ -125,11 +125,11 @@ async def order_ids(portal: Portal, headers: dict[str, str] | None) -> set[str]:
 
 
 async def contact_without_a_price_list(portal: Portal) -> uuid.UUID:
-    """A new Authorized user of customer X whose record lacks price list and currency (Pat)."""
+    """A new Authorized user of customer X whose record lacks price list and currency."""
     contact_id = uuid.uuid4()
     put = await portal.client.put(
         f"/admin/contacts/{contact_id}",
-        json={"firstname": "Pat", "lastname": "Partial", "email": "pat@x.example",
+        json={"firstname": "Partial", "lastname": "Contact", "email": "partial@x.example",
               "company": "usmf", "account_number": "US-001", "ship_to_country": "US",
               "web_roles": ["authorized_user"]},
         headers=ADMIN,

@@ -139,21 +139,21 @@ async def test_an_invitation_is_refused_naming_the_missing_company_and_account(
     portal: Portal,
 ) -> None:
     client = portal.client
-    lee = uuid.uuid4()
-    body = {"lastname": "Lee", "email": "lee@x.example", "web_roles": ["authorized_user"]}
-    assert (await client.put(f"/admin/contacts/{lee}", json=body, headers=ADMIN)).status_code == 200
+    new = uuid.uuid4()
+    body = {"lastname": "Newcontact", "email": "new@x.example", "web_roles": ["authorized_user"]}
+    assert (await client.put(f"/admin/contacts/{new}", json=body, headers=ADMIN)).status_code == 200
     refused = await client.post(
-        "/portal/admin/invitations", data={"email": "LEE@x.example"}, headers=ADMIN
+        "/portal/admin/invitations", data={"email": "NEW@x.example"}, headers=ADMIN
     )
     assert refused.status_code == 422
     page = page_of(refused.text)
     top = page.said("problems")
-    api = await client.post("/admin/invitations", json={"contact_id": str(lee)}, headers=ADMIN)
+    api = await client.post("/admin/invitations", json={"contact_id": str(new)}, headers=ADMIN)
     messages = [error["message"] for error in api.json()["errors"]]
     assert len(messages) == 2 and all(message in top for message in messages)
     assert "Company (legal entity)" in top and "Account Number" in top
-    assert f"/portal/admin/contacts/{lee}" in page.links  # where to fix it
-    assert page.value("f-email") == "LEE@x.example"
+    assert f"/portal/admin/contacts/{new}" in page.links  # where to fix it
+    assert page.value("f-email") == "NEW@x.example"
     nobody = await client.post(
         "/portal/admin/invitations", data={"email": "nobody@x.example"}, headers=ADMIN
     )

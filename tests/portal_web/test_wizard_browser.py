@@ -184,5 +184,5 @@ async def test_a_refused_quantity_and_a_contact_without_a_price_list(
 ) -> None:
     contact_id = await contact_without_a_price_list(portal)
     await give_password(portal, contact_id, PASSWORD)
-    await asyncio.to_thread(sign_in, browser, site, "pat@x.example", PASSWORD)
+    await asyncio.to_thread(sign_in, browser, site, "partial@x.example", PASSWORD)
     await asyncio.to_thread(_refused_then_missing, browser, site)
