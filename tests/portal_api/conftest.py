@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -81,35 +82,31 @@ async def portal(settings: Settings) -> AsyncIterator[Portal]:
         yield running
 
 
-@pytest.fixture
-async def outbound(portal: Portal) -> AsyncIterator[OutboundWorker]:
-    """The outbound mapping worker next to the portal, as `dualsync run all` runs it."""
+@asynccontextmanager
+async def _mapping_worker(portal: Portal, start: Any, client_id: str) -> AsyncIterator[Any]:
+    """A mapping worker (`outbound_worker` or `inbound_worker`) next to the portal, as `run all`."""
     await ensure_topics(portal.settings, ALL_TOPICS)
     engine = create_engine(portal.settings.database_url)
     broker = KafkaBroker(portal.settings.kafka_bootstrap, logger=None)
-    bootstrap = portal.settings.kafka_bootstrap
-    async with running_producer(bootstrap, client_id="test-outbound") as producer:
-        worker = outbound_worker(broker, portal.settings, engine, producer, max_backoff_s=0.1)
+    async with running_producer(portal.settings.kafka_bootstrap, client_id=client_id) as producer:
+        worker = start(broker, portal.settings, engine, producer, max_backoff_s=0.1)
         await broker.start()
         try:
             yield worker
         finally:
             await broker.stop()
             await engine.dispose()
+
+
+@pytest.fixture
+async def outbound(portal: Portal) -> AsyncIterator[OutboundWorker]:
+    """The outbound mapping worker next to the portal, as `dualsync run all` runs it."""
+    async with _mapping_worker(portal, outbound_worker, "test-outbound") as worker:
+        yield worker
 
 
 @pytest.fixture
 async def inbound(portal: Portal) -> AsyncIterator[InboundWorker]:
     """The inbound mapping worker next to the portal, as `dualsync run all` runs it."""
-    await ensure_topics(portal.settings, ALL_TOPICS)
-    engine = create_engine(portal.settings.database_url)
-    broker = KafkaBroker(portal.settings.kafka_bootstrap, logger=None)
-    bootstrap = portal.settings.kafka_bootstrap
-    async with running_producer(bootstrap, client_id="test-inbound") as producer:
-        worker = inbound_worker(broker, portal.settings, engine, producer, max_backoff_s=0.1)
-        await broker.start()
-        try:
-            yield worker
-        finally:
-            await broker.stop()
-            await engine.dispose()
+    async with _mapping_worker(portal, inbound_worker, "test-inbound") as worker:
+        yield worker
