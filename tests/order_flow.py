@@ -7,9 +7,12 @@ An order goes portal.commands.v1 -> command processor -> event store -> relay ->
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -61,6 +64,31 @@ async def send_orders(settings: Settings, count: int) -> list[uuid.UUID]:
     finally:
         await producer.stop()
     return order_ids
+
+
+@contextlib.asynccontextmanager
+async def orders_flowing(
+    settings: Settings, per_batch: int = 5, pause_s: float = 0.05
+) -> AsyncIterator[list[uuid.UUID]]:
+    """Orders keep coming onto portal.commands.v1, a few at a time, while the block runs.
+
+    Stopped by a flag, not by cancelling: a cancellation that lands inside the Kafka client's
+    start or stop can be swallowed there, and the sender would then go on for ever.
+    """
+    sent: list[uuid.UUID] = []
+    stop = asyncio.Event()
+
+    async def keep_sending() -> None:
+        while not stop.is_set():
+            sent.extend(await send_orders(settings, per_batch))
+            await asyncio.sleep(pause_s)
+
+    flowing = asyncio.create_task(keep_sending())
+    try:
+        yield sent
+    finally:
+        stop.set()
+        await asyncio.wait_for(flowing, 60)
 
 
 async def partitions_of(settings: Settings, topic: str) -> list[TopicPartition]:

@@ -34,7 +34,7 @@ from sync_service.relay import OutboxRelay
 from sync_service.settings import Settings
 from sync_service.topics import ensure_topics
 from tests.kafka_offsets import all_consumed
-from tests.order_flow import partitions_of, relay_caught_up, send_orders
+from tests.order_flow import orders_flowing, partitions_of, relay_caught_up
 from tests.service_process import ServiceProcess
 
 pytestmark = pytest.mark.integration
@@ -61,25 +61,6 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     await ensure_topics(settings, ALL_TOPICS)
     yield engine
     await engine.dispose()
-
-
-@contextlib.asynccontextmanager
-async def orders_flowing(settings: Settings) -> AsyncIterator[list[uuid.UUID]]:
-    """Orders keep coming onto portal.commands.v1, a few at a time, while the block runs."""
-    sent: list[uuid.UUID] = []
-
-    async def keep_sending() -> None:
-        while True:
-            sent.extend(await send_orders(settings, 5))
-            await asyncio.sleep(0.05)
-
-    flowing = asyncio.create_task(keep_sending())
-    try:
-        yield sent
-    finally:
-        flowing.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await flowing
 
 
 async def _records(settings: Settings, topic: str) -> list[Any]:

@@ -24,7 +24,7 @@ from sync_service.demo_data import seed_demo
 from sync_service.eventstore.postgres import PostgresEventStore
 from sync_service.settings import Settings
 from sync_service.topics import ensure_topics
-from tests.order_flow import arrivals, pipeline_idle, send_orders
+from tests.order_flow import arrivals, orders_flowing, pipeline_idle, send_orders
 from tests.service_process import ServiceProcess, free_port
 
 pytestmark = pytest.mark.integration
@@ -180,13 +180,6 @@ async def test_services_started_while_postgresql_is_down_wait_for_it_then_work(
         await running.stop()
 
 
-async def _orders_meanwhile(settings: Settings, sent: list[uuid.UUID]) -> None:
-    """Keep orders coming, a few at a time, until cancelled."""
-    while True:
-        sent += await send_orders(settings, 3)
-        await asyncio.sleep(0.1)
-
-
 async def _more_sent(sent: list[uuid.UUID], count: int) -> None:
     """Until `count` more orders than now have been sent."""
     baseline = len(sent)
@@ -199,9 +192,7 @@ async def test_a_postgresql_restart_under_running_services_loses_and_repeats_not
     await _seed(outage_settings)
     async with pipeline(outage_settings, tmp_path) as running:
         await running.started()
-        sent: list[uuid.UUID] = []
-        flowing = asyncio.create_task(_orders_meanwhile(outage_settings, sent))
-        try:
+        async with orders_flowing(outage_settings, per_batch=3, pause_s=0.1) as sent:
             await _more_sent(sent, 15)
             await outage_stack.stop("postgres")
             # Down until the command processor has met it (retried, and will be redelivered),
@@ -209,10 +200,6 @@ async def test_a_postgresql_restart_under_running_services_loses_and_repeats_not
             await running.all.wait_logged("command.failed_will_redeliver")
             await outage_stack.start("postgres")
             await _more_sent(sent, 15)
-        finally:
-            flowing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flowing
         await _delivered_exactly_once(outage_settings, sent)
         running.assert_alive()
         await running.stop()
