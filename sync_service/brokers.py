@@ -6,6 +6,7 @@ from typing import Any, Final
 
 from faststream.kafka import KafkaBroker
 
+from sync_service.kafka_access import Role, broker_security
 from sync_service.logs import faststream_logger
 from sync_service.settings import Settings
 
@@ -20,10 +21,12 @@ connections closing, a stop stays within the 10 s a supervisor grants (SIGTERM, 
 """
 
 
-def service_broker(settings: Settings, **options: Any) -> KafkaBroker:
-    """A broker on `settings`' Kafka that logs through our renderer and stops gracefully."""
+def service_broker(settings: Settings, role: Role, **options: Any) -> KafkaBroker:
+    """A broker on `settings`' Kafka, authenticated as `role`, that logs through our renderer
+    and stops gracefully."""
     return KafkaBroker(
         settings.kafka_bootstrap,
+        security=broker_security(settings, role),
         logger=faststream_logger(),
         graceful_timeout=STOP_GRACE_S,
         **options,

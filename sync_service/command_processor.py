@@ -511,11 +511,11 @@ async def run_command_processor(settings: Settings) -> None:
     """Run the command processor until cancelled (`dualsync run command-processor`)."""
     from sync_service.brokers import service_broker
     from sync_service.db.engine import create_engine
-    from sync_service.topics import ensure_topics
+    from sync_service.topics import require_topics
 
-    await ensure_topics(settings, [PORTAL_COMMANDS])
+    await require_topics(settings, "command-processor", [PORTAL_COMMANDS])
     engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
-    broker = service_broker(settings)
+    broker = service_broker(settings, "command-processor")
     subscribe_command_processor(broker, settings, CommandProcessor(PostgresEventStore(engine)))
     try:
         await broker.start()

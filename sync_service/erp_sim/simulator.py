@@ -166,16 +166,21 @@ async def running_erp_sim(
 ) -> AsyncIterator[ErpSimulator]:
     """The simulator, consuming and ticking, until the block ends."""
     from sync_service.db.engine import create_engine
-    from sync_service.topics import ensure_topics
+    from sync_service.kafka_access import client_options
+    from sync_service.topics import require_topics
 
-    await ensure_topics(settings, [SCM_SALESORDERS, SCM_INBOUND])
+    await require_topics(settings, "erp", [SCM_SALESORDERS, SCM_INBOUND])
     engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
     book = OrderBook(engine)
     await book.create_tables()
-    producer = KafkaProducer(settings.kafka_bootstrap, client_id="dualsync-erp-sim")
+    producer = KafkaProducer(
+        settings.kafka_bootstrap,
+        client_id="dualsync-erp-sim",
+        security=client_options(settings, "erp"),
+    )
     await producer.start()
     simulator = ErpSimulator(book, producer, settings, delays)
-    broker = service_broker(settings)
+    broker = service_broker(settings, "erp")
 
     @broker.subscriber(
         settings.topic(SCM_SALESORDERS),

@@ -293,11 +293,11 @@ async def run_projections(settings: Settings) -> None:
     """Run the projections worker until cancelled (`dualsync run projections`)."""
     from sync_service.brokers import service_broker
     from sync_service.db.engine import create_engine
-    from sync_service.topics import ensure_topics
+    from sync_service.topics import require_topics
 
-    await ensure_topics(settings, [CDS_EVENTS])
+    await require_topics(settings, "projections", [CDS_EVENTS])
     engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
-    broker = service_broker(settings)
+    broker = service_broker(settings, "projections")
     subscribe_projections(broker, settings, ProjectionsWorker(engine))
     try:
         await broker.start()
