@@ -159,8 +159,9 @@ allow.everyone.if.no.acl.found=false
 super.users=User:dualsync-broker;User:dualsync-controller;User:dualsync-admin
 log.dirs=$KAFKA_DIR/data
 num.partitions=3
-# Topics are created by dualsync's topics create verb (the admin principal), never on first use.
-auto.create.topics.enable=false
+# Only a principal with CREATE may have a topic created on first use: no ACL grants it, so that
+# is the admin (tests' scratch topics); dualsync's topics come from its topics create verb.
+auto.create.topics.enable=true
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=10
 transaction.state.log.replication.factor=1

@@ -41,6 +41,7 @@ __all__ = [
     "bindings",
     "broker_security",
     "client_options",
+    "environment",
     "password_variable",
     "principal",
 ]
@@ -188,6 +189,18 @@ def _password(settings: Settings, role: Role) -> str:
             "stack's"
         )
     return secret.get_secret_value()
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """`settings`' Kafka security as DUALSYNC_* variables, for a dualsync child process."""
+    variables: dict[str, str] = {
+        "DUALSYNC_KAFKA_SECURITY_PROTOCOL": settings.kafka_security_protocol
+    }
+    for key, secret in settings.kafka_passwords.items():
+        variables[f"DUALSYNC_KAFKA_PASSWORDS__{key.upper()}"] = secret.get_secret_value()
+    for key, name in settings.kafka_usernames.items():
+        variables[f"DUALSYNC_KAFKA_USERNAMES__{key.upper()}"] = name
+    return variables
 
 
 def _ssl_context(settings: Settings) -> ssl.SSLContext:
