@@ -7,6 +7,8 @@
 #   scripts/stack.sh status                 say what answers where
 #   scripts/stack.sh env                    print the DUALSYNC_* variables that point at this stack
 #                                           (with the Kafka principals' passwords: keep it private)
+#   scripts/stack.sh compose-env            print NAME=value lines for docker compose's .env: the
+#                                           same passwords, with the broker's and controller's
 #
 # Kafka runs with SASL/SCRAM-SHA-512 and ACLs (StandardAuthorizer): one SCRAM user per dualsync
 # role (KAFKA_ROLES, the same roles as sync_service/kafka_access.py), created when the log dir is
@@ -407,7 +409,13 @@ print_env() {
   echo "export DUALSYNC_DATABASE_URL=postgresql+asyncpg://$PG_USER:$PG_PASSWORD@$PG_HOST:$PG_PORT/$PG_DB"
 }
 
-usage() { echo "usage: $0 {up|down} [kafka|postgres] | status | env" >&2; exit 2; }
+# For `docker compose` (its .env file): the broker and controller need their passwords too.
+print_compose_env() {
+  ensure_kafka_credentials
+  cat "$KAFKA_CREDENTIALS"
+}
+
+usage() { echo "usage: $0 {up|down} [kafka|postgres] | status | env | compose-env" >&2; exit 2; }
 
 case "${1:-up} ${2:-all}" in
   "up all") kafka_up; pg_up ;;
@@ -418,5 +426,6 @@ case "${1:-up} ${2:-all}" in
   "down postgres") pg_down ;;
   "status all") status ;;
   "env all") print_env ;;
+  "compose-env all") print_compose_env ;;
   *) usage ;;
 esac

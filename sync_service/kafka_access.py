@@ -126,9 +126,9 @@ ROLES: Final[Mapping[Role, tuple[Grant, ...]]] = {
     "admin": (),
     # The portal API's command path: it puts commands on the topic, nothing else.
     "api": _produce(PORTAL_COMMANDS),
-    # The API's operations side and `dualsync lag` / `mapping redrive`: lag reads the watched
-    # topics' waiting records and the workers' committed offsets; a redrive publishes what the
-    # outbound map makes (scm.*) and, when it fails again, a dead letter.
+    # The API's operations side, and the ops verbs (lag, deadletters, maps, initial-sync): lag
+    # reads the watched topics' waiting records and the workers' committed offsets; a redrive
+    # publishes what the outbound map makes (scm.*) or, failing again, a dead letter.
     "ops": (
         *_consume(PORTAL_COMMANDS, CDS_EVENTS, SCM_INBOUND),
         *(_group(g, _D) for g in WORKER_GROUPS),
