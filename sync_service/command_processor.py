@@ -42,6 +42,7 @@ from contracts.errors import ROOT_FIELD, ContractError, FieldError, InvalidMessa
 from contracts.events import CommandRejected
 from contracts.registry import decode
 from contracts.topics import PORTAL_COMMANDS
+from sync_service.brokers import existing_topic
 from sync_service.command_handlers import HANDLERS, Decision, aggregate_stream, decide
 from sync_service.command_state import CommandState
 from sync_service.db.schema import command_outcomes
@@ -485,7 +486,7 @@ def subscribe_command_processor(
     """Subscribe `processor` to the commands topic; offsets are committed after each batch."""
 
     @broker.subscriber(
-        settings.topic(PORTAL_COMMANDS),
+        existing_topic(settings.topic(PORTAL_COMMANDS)),
         group_id=settings.group(CONSUMER_GROUP),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,

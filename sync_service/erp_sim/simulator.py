@@ -29,7 +29,7 @@ from contracts.errors import ContractError
 from contracts.registry import decode
 from contracts.scm import SalesOrderHeader
 from contracts.topics import SCM_INBOUND, SCM_SALESORDERS
-from sync_service.brokers import service_broker
+from sync_service.brokers import existing_topic, service_broker
 from sync_service.erp_sim.lifecycle import ACTIVE, StatusDelays, answer_envelope, inbound_key
 from sync_service.erp_sim.order_book import NumberedOrder, OrderBook
 from sync_service.failures import describe
@@ -183,7 +183,7 @@ async def running_erp_sim(
     broker = service_broker(settings, "erp")
 
     @broker.subscriber(
-        settings.topic(SCM_SALESORDERS),
+        existing_topic(settings.topic(SCM_SALESORDERS)),
         group_id=settings.group(CONSUMER_GROUP),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,

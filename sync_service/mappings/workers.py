@@ -26,6 +26,7 @@ from contracts.topics import (
     SCM_INBOUND,
     SCM_SALESORDERS,
 )
+from sync_service.brokers import existing_topic
 from sync_service.logs import get_logger
 from sync_service.mappings.faults import FaultPolicy, Handled, SourceRecord, envelope_field
 from sync_service.mappings.inbound import INBOUND_GROUP, INBOUND_MAPS, InboundWorker
@@ -82,7 +83,7 @@ def subscribe(
     """
 
     @broker.subscriber(
-        topic,
+        existing_topic(topic),
         group_id=group,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -125,7 +126,7 @@ def subscribe_batches(
     """
 
     @broker.subscriber(
-        topic,
+        existing_topic(topic),
         group_id=group,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
