@@ -29,6 +29,7 @@ from portal_api.trust import HeaderSizeLimit, HostGuard
 from portal_api.unavailable import install_unavailable_handlers
 from portal_web import install_portal
 from sync_service.db.engine import create_engine
+from sync_service.domain.admin_token import refuse_weak_admin_token
 from sync_service.ops.lag import sampling_in_background
 from sync_service.projections.reader import PostgresOrderViews
 from sync_service.settings import Settings, get_settings
@@ -43,8 +44,13 @@ __all__ = ["create_app"]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the API application for `settings` (the environment's by default)."""
+    """Build the API application for `settings` (the environment's by default).
+
+    A weak DUALSYNC_ADMIN_TOKEN is refused here (WeakAdminToken), before anything listens.
+    """
     settings = settings or get_settings()
+    token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    refuse_weak_admin_token(token, allow_weak=settings.allow_weak_admin_token)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(
         default=None, description="bootstrap Administrator credential for the portal API"
     )
+    allow_weak_admin_token: bool = Field(
+        default=False,
+        description="development only: start the API with a short, low-entropy or well-known "
+        "admin_token instead of refusing it",
+    )
     invitation_ttl_days: int = Field(default=7, ge=1)
     default_company: str = Field(
         default="usmf", description="legal entity of a message whose record names none yet"
