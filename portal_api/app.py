@@ -9,6 +9,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from portal_api.clock import utc_now
 from portal_api.command_bus import CommandBus
 from portal_api.health import router as health_router
 from portal_api.limits import BodySizeLimit
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.clock = utc_now
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Added last, run first: a foreign Host or oversized headers are refused before anything.
     app.add_middleware(HostGuard, allowed=settings.allowed_host_names())

@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         "admin_token instead of refusing it",
     )
     invitation_ttl_days: int = Field(default=7, ge=1)
+    credential_ttl_days: float = Field(
+        default=90.0,
+        gt=0,
+        description="how long a credential minted by redeeming an invitation works (days; "
+        "fractions allowed); then it gets 401 and the contact redeems a new invitation",
+    )
     default_company: str = Field(
         default="usmf", description="legal entity of a message whose record names none yet"
     )
