@@ -151,6 +151,12 @@ async def _portal_invite(settings: Settings, args: argparse.Namespace) -> int:
     return await run_portal_invite(args, settings)
 
 
+async def _credentials(settings: Settings, args: argparse.Namespace) -> int:
+    from sync_service.credentials_cli import run_credentials_verb
+
+    return await run_credentials_verb(args, settings)
+
+
 async def _initial_sync(settings: Settings, args: argparse.Namespace) -> int:
     from sync_service.mappings.initial_sync import run_initial_sync
 
@@ -235,6 +241,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_portal_invite_verb(verbs)
 
+    from sync_service.credentials_cli import add_credentials_verb
+
+    add_credentials_verb(verbs)
+
     initial = verbs.add_parser(
         "initial-sync", help="load an SCM export (CSV / JSON lines) through the inbound maps"
     )
@@ -270,6 +280,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "lag": lambda: _lag(settings, args),
         "initial-sync": lambda: _initial_sync(settings, args),
         "portal-invite": lambda: _portal_invite(settings, args),
+        "credentials": lambda: _credentials(settings, args),
     }
     if args.verb == "contracts":
         return _export_contracts(args.out)
