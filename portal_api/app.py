@@ -19,6 +19,7 @@ from portal_api.problems import install_problem_handlers
 from portal_api.routes import (
     admin,
     commands,
+    credentials,
     invitations,
     ops,
     ops_lag,
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         health_router,
         admin.router,
+        credentials.router,
         invitations.router,
         products.router,
         orders.router,

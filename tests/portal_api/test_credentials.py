@@ -184,3 +184,31 @@ async def test_unknown_contacts_and_credentials_are_404(portal: Portal) -> None:
     assert (await portal.client.get("/products", headers=_bearer(jane))).status_code == 200
     malformed = await portal.client.get("/admin/contacts/not-a-uuid/credentials", headers=ADMIN)
     assert malformed.status_code == 422
+
+
+async def test_a_contact_sees_and_revokes_its_own_credentials_only(portal: Portal) -> None:
+    jane = await _redeemed(portal, JANE_CONTACT_ID)
+    laptop = await _redeemed(portal, JANE_CONTACT_ID)
+    sam = await _redeemed(portal, SAM_CONTACT_ID)
+
+    own = await portal.client.get("/credentials", headers=_bearer(jane))
+    assert own.status_code == 200
+    assert {item["credential_id"] for item in own.json()} == {
+        jane["credential_id"],
+        laptop["credential_id"],
+    }
+    not_hers = await portal.client.post(
+        f"/credentials/{sam['credential_id']}/revoke", headers=_bearer(jane)
+    )
+    assert not_hers.status_code == 404
+    assert (await portal.client.get("/products", headers=_bearer(sam))).status_code == 200
+
+    revoked = await portal.client.post(
+        f"/credentials/{laptop['credential_id']}/revoke", headers=_bearer(jane)
+    )
+    assert revoked.status_code == 200, revoked.text
+    assert revoked.json()["revoked_by"] == str(JANE_CONTACT_ID)
+    assert (await portal.client.get("/products", headers=_bearer(laptop))).status_code == 401
+    assert (await portal.client.get("/products", headers=_bearer(jane))).status_code == 200
+    assert (await portal.client.get("/credentials")).status_code == 401
+    assert (await portal.client.get("/credentials", headers=ADMIN)).status_code == 404
