@@ -84,7 +84,8 @@ class CredentialState:
     contact_id: UUID
     invitation_id: UUID
     created_at: datetime | None
-    """When its redemption happened; None if not known (none is missing after migration 0009)."""
+    """When its redemption happened; None if unknown (migration 0009 dates the older ones from
+    their InvitationRedeemed)."""
     expires_at: datetime | None
     """None: it never expires (minted before credentials had an expiry)."""
     revoked_at: datetime | None = None
