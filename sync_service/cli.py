@@ -16,6 +16,7 @@ from sync_service.settings import Settings, get_settings
 __all__ = ["main"]
 
 EXIT_UNAVAILABLE = 2
+EXIT_REFUSED = 1
 SERVICES = (
     "all",
     "api",
@@ -60,8 +61,17 @@ async def _create_topics(settings: Settings) -> int:
 async def _run(settings: Settings, service: str) -> int:
     # A service waits for Kafka and PostgreSQL (DUALSYNC_START_WAIT_S bounds it) instead of
     # failing fast like the one-off verbs: a deployment without a supervisor keeps running.
+    from sync_service.domain.admin_token import WeakAdminToken, refuse_weak_admin_token
     from sync_service.service_runner import run_services
 
+    if service in ("all", "api"):
+        # Before any service starts: the API would refuse it anyway, after the others began.
+        token = settings.admin_token.get_secret_value() if settings.admin_token else None
+        try:
+            refuse_weak_admin_token(token, allow_weak=settings.allow_weak_admin_token)
+        except WeakAdminToken as weak:
+            print(f"dualsync: error: {weak}", file=sys.stderr)
+            return EXIT_REFUSED
     await run_services(settings, service)
     return 0
 
@@ -139,6 +149,12 @@ async def _portal_invite(settings: Settings, args: argparse.Namespace) -> int:
     from sync_service.portal_invite import run_portal_invite
 
     return await run_portal_invite(args, settings)
+
+
+async def _credentials(settings: Settings, args: argparse.Namespace) -> int:
+    from sync_service.credentials_cli import run_credentials_verb
+
+    return await run_credentials_verb(args, settings)
 
 
 async def _initial_sync(settings: Settings, args: argparse.Namespace) -> int:
@@ -225,6 +241,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_portal_invite_verb(verbs)
 
+    from sync_service.credentials_cli import add_credentials_verb
+
+    add_credentials_verb(verbs)
+
     initial = verbs.add_parser(
         "initial-sync", help="load an SCM export (CSV / JSON lines) through the inbound maps"
     )
@@ -260,6 +280,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "lag": lambda: _lag(settings, args),
         "initial-sync": lambda: _initial_sync(settings, args),
         "portal-invite": lambda: _portal_invite(settings, args),
+        "credentials": lambda: _credentials(settings, args),
     }
     if args.verb == "contracts":
         return _export_contracts(args.out)

@@ -13,20 +13,33 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from contracts.cds import Contact
-from contracts.commands import InviteContact, RedeemInvitation, SubmitOrder, UpsertContact
+from contracts.commands import (
+    InviteContact,
+    RedeemInvitation,
+    RevokeCredential,
+    SubmitOrder,
+    UpsertContact,
+)
 from contracts.envelope import Envelope, Message
 from contracts.errors import FieldError
 from contracts.events import (
     ContactUpserted,
+    CredentialRevoked,
     InvitationIssued,
     InvitationRedeemed,
     OrderSubmitted,
 )
 from sync_service.command_state import CommandState
 from sync_service.domain.catalog import Catalog
+from sync_service.domain.credentials import revocation_problems
 from sync_service.domain.invitations import invitation_problems, redemption_refusal
 from sync_service.domain.orders import build_sales_order, ordering_customer
-from sync_service.streams import contact_stream, invitation_stream, order_stream
+from sync_service.streams import (
+    contact_stream,
+    credential_stream,
+    invitation_stream,
+    order_stream,
+)
 
 __all__ = ["HANDLERS", "Decision", "aggregate_stream", "decide"]
 
@@ -59,6 +72,8 @@ def aggregate_stream(command: Message) -> str:
         return contact_stream(command.contact_id)
     if isinstance(command, SubmitOrder):
         return order_stream(command.order_id)
+    if isinstance(command, RevokeCredential):
+        return credential_stream(command.credential_id)
     raise TypeError(f"{type(command).__name__} is not a portal command")
 
 
@@ -146,9 +161,28 @@ async def _redeem_invitation(state: CommandState, env: Envelope[Message]) -> Dec
         contact_id=invitation.contact_id,
         credential_hash=command.credential_hash,
         redemption=invitation.redemptions + 1,
+        expires_at=command.credential_expires_at,
     )
     company = (contact.company if contact else None) or env.company
     return Decision(stream, company, [redeemed])
+
+
+async def _revoke_credential(state: CommandState, env: Envelope[Message]) -> Decision:
+    command = env.payload
+    assert isinstance(command, RevokeCredential)
+    stream = credential_stream(command.credential_id)
+    caller = await state.caller_for_actor(command.issued_by)
+    credential = await state.credential(command.credential_id)
+    problems = revocation_problems(caller, command.contact_id, credential)
+    if problems:
+        return _refused(env, stream, *problems)
+    contact = await state.contact(command.contact_id)
+    revoked = CredentialRevoked(
+        contact_id=command.contact_id,
+        credential_id=command.credential_id,
+        revoked_by=command.issued_by,
+    )
+    return Decision(stream, (contact.company if contact else None) or env.company, [revoked])
 
 
 async def _submit_order(state: CommandState, env: Envelope[Message]) -> Decision:
@@ -186,6 +220,7 @@ HANDLERS: Final[Mapping[str, Handler]] = {
     InviteContact.message_type: _invite_contact,
     RedeemInvitation.message_type: _redeem_invitation,
     SubmitOrder.message_type: _submit_order,
+    RevokeCredential.message_type: _revoke_credential,
 }
 
 

@@ -50,7 +50,18 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(
         default=None, description="bootstrap Administrator credential for the portal API"
     )
+    allow_weak_admin_token: bool = Field(
+        default=False,
+        description="development only: start the API with a short, low-entropy or well-known "
+        "admin_token instead of refusing it",
+    )
     invitation_ttl_days: int = Field(default=7, ge=1)
+    credential_ttl_days: float = Field(
+        default=90.0,
+        gt=0,
+        description="how long a credential minted by redeeming an invitation works (days; "
+        "fractions allowed); then it gets 401 and the contact redeems a new invitation",
+    )
     default_company: str = Field(
         default="usmf", description="legal entity of a message whose record names none yet"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,7 +30,8 @@ from sync_service.relay import OutboxRelay
 from sync_service.settings import Settings
 from sync_service.topics import ensure_topics
 
-ADMIN_TOKEN = "test-admin-token"
+# Strong, as the API demands (a weak token is refused at start): fresh for each test run.
+ADMIN_TOKEN = secrets.token_urlsafe(32)
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
