@@ -308,6 +308,7 @@ async def test_records_the_framework_could_not_decode_do_not_stall_the_partition
     await producer.send_and_wait(topic, deep, **signed(deep, []))
     value = wire(submit_order())
     await producer.send_and_wait(topic, value, **signed(value, [("x", b"\xff")]))
-    await producer.send_and_wait(topic, wire(after), **signed(wire(after), json_header))
+    last = wire(after)
+    await producer.send_and_wait(topic, last, **signed(last, json_header))
 
     assert (await _outcome(reader, after.command_id)).status == "accepted"
