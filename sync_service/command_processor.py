@@ -421,7 +421,9 @@ class CommandProcessor:
             status="rejected",
             errors=[FieldError(field="signature", message=refusal.message)],
         )
-        await self._store_outcome_rows([row])
+        # Not for an id the API issued: a copy of a genuine command, put on another partition
+        # ahead of it, would otherwise settle it as rejected and the genuine one as a duplicate.
+        await self._store_outcome_rows([row], unless_issued=command_id)
         return Handled.UNVERIFIED
 
     async def _record_malformed(self, raw: bytes, error: ContractError) -> None:
@@ -429,12 +431,18 @@ class CommandProcessor:
         if row is not None:
             await self._store_outcome_rows([row])
 
-    async def _store_outcome_rows(self, rows: list[dict[str, Any]]) -> None:
+    async def _store_outcome_rows(
+        self, rows: list[dict[str, Any]], *, unless_issued: UUID | None = None
+    ) -> None:
         """Record outcomes of their own (a second one of a command is ignored), under the
-        fault policy; logged when they cannot be stored."""
+        fault policy; logged when they cannot be stored. None if the API issued
+        `unless_issued`."""
 
         async def store() -> None:
             async with self._store.transaction() as unit:
+                if unless_issued and await queries.command_issued(unit.connection, unless_issued):
+                    log.warning("command.unverified_copy", command_id=str(unless_issued))
+                    return
                 await record_outcomes(unit.connection, rows)
 
         try:

@@ -203,6 +203,28 @@ async def test_a_previous_key_is_accepted_an_unknown_key_and_a_changed_record_ar
 
 
 @pytest.mark.usefixtures("running")
+async def test_an_unsigned_copy_of_a_command_the_api_issued_cannot_settle_it_first(
+    settings: Settings, producer: AIOKafkaProducer, reader: PostgresWriteModelReader
+) -> None:
+    genuine = submit_order()
+    # The API records the issuer before it publishes; a reader of the topic copies the command
+    # onto another partition (another key), unsigned, hoping it is read first.
+    await reader.record_command_issuer(genuine.command_id, genuine.issued_by)
+    copy_key = b"order-" + str(uuid.uuid4()).encode()
+    await _put(producer, settings, copy_key, wire(genuine))
+    follower = submit_order()  # behind the copy on its partition: the copy was read by then
+    follower = follower.model_copy(update={"order_id": uuid.UUID(copy_key.decode()[6:])})
+    key, value = copy_key, wire(follower)
+    await _put(producer, settings, key, value, signed_headers(settings, key, value))
+    assert (await _outcome(reader, follower.command_id)).status == "accepted"
+    assert await reader.command_outcome(genuine.command_id) is None
+
+    key, value = command_key(genuine), wire(genuine)
+    await _put(producer, settings, key, value, signed_headers(settings, key, value))
+    assert (await _outcome(reader, genuine.command_id)).status == "accepted"
+
+
+@pytest.mark.usefixtures("running")
 async def test_a_record_too_broken_to_name_a_command_is_logged_and_the_partition_moves_on(
     settings: Settings, producer: AIOKafkaProducer, reader: PostgresWriteModelReader
 ) -> None:
