@@ -15,7 +15,11 @@ from sync_service.command_signing import (
     weak_key_problem,
 )
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["MissingSetting", "Settings", "get_settings"]
+
+
+class MissingSetting(ValueError):
+    """A setting the process cannot start without is not set; the message names it."""
 
 
 class Settings(BaseSettings):
@@ -162,7 +166,7 @@ class Settings(BaseSettings):
         return value
 
     def command_signer(self) -> CommandSigner:
-        """The signer of the API's commands; ValueError when no key is configured."""
+        """The signer of the API's commands; MissingSetting when no key is configured."""
         return CommandSigner(self._current_signing_key())
 
     def command_verifier(self) -> CommandVerifier:
@@ -174,7 +178,7 @@ class Settings(BaseSettings):
 
     def _current_signing_key(self) -> SigningKey:
         if self.command_signing_key is None:
-            raise ValueError(
+            raise MissingSetting(
                 "DUALSYNC_COMMAND_SIGNING_KEY is not set: the portal API and the command processor "
                 "need the same key to sign and verify commands"
             )
