@@ -1,13 +1,14 @@
 """No secret in clear: after a whole flow, every table, topic record and log line is searched.
 
 The flow, through the API and the portal's pages with the services beside them (command
-processor, relay, projections, outbound mapping): the administrator invites a contact; the
+processor, relay, projections, outbound mapping): the administrator invites a contact (and
+opens the ops page with the bootstrap token); the
 contact redeems the code for an API credential, redeems it again in the portal with a password,
 signs in (a session cookie) and submits an order, which reaches SCM. Then each secret in use
-(the code, the credential, the password, the session id, the administrator's token, the command
-signing key) is looked for, as it is and in the obvious encodings, in every row of every table
-of the test's database, in the key, value and headers of every record of every topic of the
-test's prefix, and in every log line written meanwhile (JSON, as services write them).
+(the code, the credential, the password, the session ids, the administrator's token, the
+command signing key) is looked for, as it is and in the obvious encodings, in every row of
+every table of the test's database, in the key, value and headers of every record of every topic
+of the test's prefix, and in every log line written meanwhile (JSON, as services write them).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.topics import PORTAL_COMMANDS, SCM_SALESORDERS
+from portal_api.ops_page.session import OPS_COOKIE
 from portal_api.portal_session import SESSION_COOKIE
 from sync_service.demo_data import JANE_CONTACT_ID
 from sync_service.domain.credentials import hash_secret
@@ -181,6 +183,13 @@ async def test_no_code_credential_password_session_token_or_key_is_stored_sent_o
     )
     assert invited.status_code == 201, invited.text
     code = str(invited.json()["code"])
+    # ... and opens the ops page with the bootstrap token (an ops session of its own).
+    ops = await client.post(
+        "/ops/login", data={"credential": ADMIN_TOKEN}, headers={"Origin": "http://portal.test"}
+    )
+    assert ops.status_code == 303, ops.text
+    ops_session = ops.cookies[OPS_COOKIE]
+    assert (await client.get("/ops")).status_code == 200
     redeemed = await client.post("/invitations/redeem", json={"code": code})
     assert redeemed.status_code == 200, redeemed.text
     credential = str(redeemed.json()["credential"])
@@ -217,6 +226,7 @@ async def test_no_code_credential_password_session_token_or_key_is_stored_sent_o
         "session id": session,
         "earlier session id": first_session,
         "admin token": ADMIN_TOKEN,
+        "ops session id": ops_session,
         "command signing key": signing_key.get_secret_value(),
     }
     findings: list[str] = []
