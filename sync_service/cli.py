@@ -9,14 +9,17 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from sync_service.connectivity import DependencyUnavailable, check_database, check_kafka
 from sync_service.logs import configure_logging, get_logger
-from sync_service.settings import Settings, get_settings
+from sync_service.settings import MissingSetting, Settings, get_settings
 
 __all__ = ["main"]
 
 EXIT_UNAVAILABLE = 2
 EXIT_REFUSED = 1
+EXIT_INVALID_SETTINGS = 2
 SERVICES = (
     "all",
     "api",
@@ -27,6 +30,9 @@ SERVICES = (
     "outbound",
     "inbound",
 )
+
+_SIGNING_SERVICES = frozenset({"all", "api", "command-processor"})
+"""The services that sign (the API) or verify (the command processor) portal commands."""
 
 log = get_logger(__name__)
 
@@ -72,6 +78,9 @@ async def _run(settings: Settings, service: str) -> int:
         except WeakAdminToken as weak:
             print(f"dualsync: error: {weak}", file=sys.stderr)
             return EXIT_REFUSED
+    if service in _SIGNING_SERVICES:
+        settings.command_verifier()  # no key, no start: before anything connects
+
     await run_services(settings, service)
     return 0
 
@@ -304,13 +313,23 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `dualsync` console script."""
     args = _parser().parse_args(argv)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as invalid:
+        # Each problem names its setting and the rule, never the value (it may be a secret).
+        for problem in invalid.errors(include_input=False, include_url=False):
+            name = "DUALSYNC_" + "_".join(str(part) for part in problem["loc"]).upper()
+            print(f"dualsync: error: {name}: {problem['msg']}", file=sys.stderr)
+        return EXIT_INVALID_SETTINGS
     configure_logging(settings)
     try:
         return _dispatch(args, settings)
     except DependencyUnavailable as exc:
         print(f"dualsync: error: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE
+    except MissingSetting as missing:
+        print(f"dualsync: error: {missing}", file=sys.stderr)
+        return EXIT_INVALID_SETTINGS
     except KeyboardInterrupt:
         return 130
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Final
 
 from contracts.cds import Contact
@@ -81,7 +82,7 @@ def _refused(env: Envelope[Message], stream_id: str, *errors: FieldError) -> Dec
     return Decision(stream_id, env.company, errors=list(errors))
 
 
-async def _upsert_contact(state: CommandState, env: Envelope[Message]) -> Decision:
+async def _upsert_contact(state: CommandState, env: Envelope[Message], _now: datetime) -> Decision:
     command = env.payload
     assert isinstance(command, UpsertContact)
     stream = contact_stream(command.contact_id)
@@ -109,7 +110,7 @@ async def _upsert_contact(state: CommandState, env: Envelope[Message]) -> Decisi
     return Decision(stream, contact.company or env.company, [ContactUpserted(contact=contact)])
 
 
-async def _invite_contact(state: CommandState, env: Envelope[Message]) -> Decision:
+async def _invite_contact(state: CommandState, env: Envelope[Message], _now: datetime) -> Decision:
     command = env.payload
     assert isinstance(command, InviteContact)
     stream = invitation_stream(command.invitation_id)
@@ -136,19 +137,28 @@ async def _invite_contact(state: CommandState, env: Envelope[Message]) -> Decisi
     return Decision(stream, contact.company, [issued])
 
 
-async def _redeem_invitation(state: CommandState, env: Envelope[Message]) -> Decision:
+async def _redeem_invitation(
+    state: CommandState, env: Envelope[Message], now: datetime
+) -> Decision:
     command = env.payload
     assert isinstance(command, RedeemInvitation)
-    if command.invitation_id is not None:
-        invitation = await state.invitation(command.invitation_id)
-    else:
-        assert command.code_hash is not None
-        invitation = await state.invitation_by_code_hash(command.code_hash)
+    if command.code_hash is None:
+        # Naming an invitation is not knowing its code: the code's hash is the proof.
+        message = "a redemption carries the code's hash"
+        return _refused(
+            env, aggregate_stream(command), FieldError(field="code_hash", message=message)
+        )
+    invitation = await state.invitation_by_code_hash(command.code_hash)
+    if command.invitation_id is not None and (
+        invitation is None or invitation.invitation_id != command.invitation_id
+    ):
+        invitation = None  # the code is not this invitation's: as unknown as a wrong code
     stream = (
         invitation_stream(invitation.invitation_id) if invitation else aggregate_stream(command)
     )
-    # When the person acted, not when the queue got to it: a redelivery decides the same way.
-    refusal = redemption_refusal(invitation, env.occurred_at, command.contact_id)
+    # Judged now, by the processor's clock: the envelope's occurred_at is the sender's claim.
+    # (A redelivery is not decided again: its outcome is recorded with its events.)
+    refusal = redemption_refusal(invitation, now, command.contact_id)
     if refusal is not None:
         return _refused(env, stream, FieldError(field="code", message=refusal.message))
     assert invitation is not None
@@ -167,7 +177,9 @@ async def _redeem_invitation(state: CommandState, env: Envelope[Message]) -> Dec
     return Decision(stream, company, [redeemed])
 
 
-async def _revoke_credential(state: CommandState, env: Envelope[Message]) -> Decision:
+async def _revoke_credential(
+    state: CommandState, env: Envelope[Message], _now: datetime
+) -> Decision:
     command = env.payload
     assert isinstance(command, RevokeCredential)
     stream = credential_stream(command.credential_id)
@@ -185,7 +197,7 @@ async def _revoke_credential(state: CommandState, env: Envelope[Message]) -> Dec
     return Decision(stream, (contact.company if contact else None) or env.company, [revoked])
 
 
-async def _submit_order(state: CommandState, env: Envelope[Message]) -> Decision:
+async def _submit_order(state: CommandState, env: Envelope[Message], _now: datetime) -> Decision:
     command = env.payload
     assert isinstance(command, SubmitOrder)
     stream = order_stream(command.order_id)
@@ -213,7 +225,7 @@ async def _submit_order(state: CommandState, env: Envelope[Message]) -> Decision
     return Decision(stream, order.company, [OrderSubmitted(order=order, submitted_by=caller.actor)])
 
 
-Handler = Callable[[CommandState, Envelope[Message]], Awaitable[Decision]]
+Handler = Callable[[CommandState, Envelope[Message], datetime], Awaitable[Decision]]
 
 HANDLERS: Final[Mapping[str, Handler]] = {
     UpsertContact.message_type: _upsert_contact,
@@ -224,9 +236,10 @@ HANDLERS: Final[Mapping[str, Handler]] = {
 }
 
 
-async def decide(state: CommandState, env: Envelope[Message]) -> Decision:
-    """The decision on one portal command, against the state the unit of work sees."""
+async def decide(state: CommandState, env: Envelope[Message], now: datetime) -> Decision:
+    """The decision on one portal command, against the state the unit of work sees, at `now`
+    (the processor's clock: what expires is judged by it, never by the command's own time)."""
     handler = HANDLERS.get(env.type)
     if handler is None:
         raise TypeError(f"{env.type} is not a portal command")
-    return await handler(state, env)
+    return await handler(state, env, now)

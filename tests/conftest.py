@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from sync_service.db.migrate import upgrade_to_head
 from sync_service.settings import Settings
+from tests.command_signing import new_signing_key
 from tests.stack import Stack, provide_stack
 
 # The private stack that outage tests stop and start (never the shared one below).
@@ -126,4 +127,5 @@ def settings(stack: Stack, database_url: str, topic_prefix: str) -> Settings:
         connect_timeout_s=10.0,
         # The ASGI clients' base URL (http://portal.test) and the live servers' 127.0.0.1.
         allowed_hosts="portal.test,127.0.0.1,localhost",
+        command_signing_key=new_signing_key(),
     )

@@ -17,6 +17,7 @@ import pytest
 from bench.private_stack import PrivateStack, private_stack
 from sync_service.db.migrate import upgrade_to_head
 from sync_service.settings import Settings
+from tests.command_signing import new_signing_key
 from tests.conftest import _admin, _drop, _with_database
 
 
@@ -51,6 +52,7 @@ async def outage_settings(
         topic_prefix=f"outage-{uuid.uuid4().hex[:10]}.",
         connect_timeout_s=5.0,
         allowed_hosts="portal.test,127.0.0.1,localhost",  # the ASGI clients, the live servers
+        command_signing_key=new_signing_key(),
     )
     await outage_stack.start("postgres")
     await _drop(outage_stack, name)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contracts.cds import Account, Contact, Product
 from contracts.errors import FieldError
 from sync_service.db.schema import (
+    command_issuers,
     command_outcomes,
     contacts,
     credentials,
@@ -37,6 +38,7 @@ __all__ = [
     "caller_for_actor",
     "caller_for_credential",
     "catalog",
+    "command_issued",
     "command_outcome",
     "contact",
     "contact_list",
@@ -345,3 +347,9 @@ async def command_outcome(connection: AsyncConnection, command_id: UUID) -> Comm
         aggregate_id=row["aggregate_id"],
         recorded_at=row["recorded_at"],
     )
+
+
+async def command_issued(connection: AsyncConnection, command_id: UUID) -> bool:
+    """Whether the API recorded an issuer for this command id (it does before publishing)."""
+    query = select(command_issuers.c.command_id).where(command_issuers.c.command_id == command_id)
+    return await connection.scalar(query) is not None

@@ -57,7 +57,11 @@ async def running_portal(settings: Settings) -> AsyncIterator[Portal]:
     await seed_demo(store)
     await ensure_topics(settings, [PORTAL_COMMANDS, CDS_EVENTS])
     broker = KafkaBroker(settings.kafka_bootstrap, logger=None)
-    subscribe_command_processor(broker, settings, CommandProcessor(store, max_backoff_s=0.2))
+    subscribe_command_processor(
+        broker,
+        settings,
+        CommandProcessor(store, verifier=settings.command_verifier(), max_backoff_s=0.2),
+    )
     subscribe_projections(broker, settings, ProjectionsWorker(engine))
     await broker.start()
     relay = OutboxRelay(settings, engine=engine)

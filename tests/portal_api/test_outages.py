@@ -60,7 +60,11 @@ async def api(outage_settings: Settings) -> AsyncIterator[Api]:
     await seed_demo(store)
     await ensure_topics(settings, [PORTAL_COMMANDS, CDS_EVENTS])
     broker = KafkaBroker(settings.kafka_bootstrap, logger=None, graceful_timeout=2.0)
-    subscribe_command_processor(broker, settings, CommandProcessor(store, max_backoff_s=0.2))
+    subscribe_command_processor(
+        broker,
+        settings,
+        CommandProcessor(store, verifier=settings.command_verifier(), max_backoff_s=0.2),
+    )
     await broker.start()
     app = create_app(settings)
     try:
