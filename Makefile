@@ -43,8 +43,11 @@ lint: venv ## ruff (lint + format check) and mypy
 test: venv infra browser lint ## the whole test suite against the real Kafka and PostgreSQL
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The bootstrap Administrator credential of `make run` (a development default; set your own).
-run: export DUALSYNC_ADMIN_TOKEN ?= dualsync-dev-admin
+# The per-checkout secrets (administrator token, command-signing key): made once in
+# .dualsync/secrets.env (mode 600, outside git) and read by every line that needs them; a
+# variable already set in the environment wins.
+SECRETS = secrets="$$(scripts/local_secrets.sh)" || exit 1; eval "$$secrets"
+
 run: venv infra ## the whole stack: infrastructure, migrations, topics, demo data, every service
 	$(STACK_ENV) $(DUALSYNC) migrate
 	$(STACK_ENV) $(DUALSYNC) topics create
@@ -53,17 +56,17 @@ run: venv infra ## the whole stack: infrastructure, migrations, topics, demo dat
 	@echo "dualsync: portal on http://$${DUALSYNC_API_HOST:-127.0.0.1}:$${DUALSYNC_API_PORT:-8000}/portal/ (the demo administrator's invitation link follows once the API answers)"
 	@echo "dualsync: API on http://$${DUALSYNC_API_HOST:-127.0.0.1}:$${DUALSYNC_API_PORT:-8000} (health: /healthz, /readyz, metrics: /metrics)"
 	@echo "dualsync: ops page on http://$${DUALSYNC_API_HOST:-127.0.0.1}:$${DUALSYNC_API_PORT:-8000}/ops (sign in with the administrator credential, or as a portal Administrator)"
-	@echo "dualsync: administrator credential: Authorization: Bearer $$DUALSYNC_ADMIN_TOKEN"
+	@$(SECRETS); echo "dualsync: administrator credential: Authorization: Bearer $$DUALSYNC_ADMIN_TOKEN"
 	@# The ERP simulator is the other side, not a dualsync service: a process of its own beside
 	@# `run all`, stopped with it (a non-interactive shell's background job ignores Ctrl-C).
 	@# portal-invite waits for the API, then prints admin@portal.example's invitation link.
-	$(STACK_ENV) trap 'kill $$erp_sim $$invite 2>/dev/null' EXIT INT TERM; \
+	$(SECRETS); $(STACK_ENV) trap 'kill $$erp_sim $$invite 2>/dev/null' EXIT INT TERM; \
 	$(DUALSYNC) erp-sim & erp_sim=$$!; \
 	$(DUALSYNC) portal-invite admin@portal.example --account-number US-002 --wait 300 & invite=$$!; \
 	$(DUALSYNC) run all
 
 screenshots: venv browser ## the README's pictures of the portal (docs/portal-*.png); `make run` must be running
-	$(PY) scripts/portal_screenshots.py
+	@$(SECRETS); $(PY) scripts/portal_screenshots.py
 
 bench: venv infra ## benchmark the pipeline (bench/); e.g. make bench BENCH_ARGS=--smoke
 	$(STACK_ENV) $(PY) -m bench $(BENCH_ARGS)

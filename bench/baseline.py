@@ -98,7 +98,7 @@ async def run_baseline(settings: Settings, messages: int, timeout_s: float) -> B
     run = uuid.uuid4().hex[:8]
     source, target = settings.topic(f"bench.raw.{run}.a"), settings.topic(f"bench.raw.{run}.b")
     await _create(settings, [source, target])
-    sample = submit_order_record(0)
+    sample = submit_order_record(0, settings.command_signer())
     value = sample.value
     say(f"baseline: {messages} messages of {len(value)} bytes, {source} -> {target}")
     progress = [0]

@@ -26,6 +26,7 @@ from contracts.envelope import to_json_bytes
 from contracts.topics import SCM_SALESORDERS
 from portal_api.ordering import NO_CONTACT, submit_command_id
 from sync_service.command_processor import command_envelope, command_key
+from sync_service.command_signing import CommandSigner
 from sync_service.demo_data import COMPANY
 from sync_service.domain.roles import BOOTSTRAP_ACTOR
 from sync_service.kafka_access import client_options
@@ -72,8 +73,8 @@ class OrderRecord:
     headers: list[tuple[str, bytes]]
 
 
-def submit_order_record(number: int) -> OrderRecord:
-    """The `number`th bench order as the API publishes it: envelope, key and headers."""
+def submit_order_record(number: int, signer: CommandSigner) -> OrderRecord:
+    """The `number`th bench order as the API publishes it: envelope, key and signed headers."""
     order_id = uuid4()
     command = SubmitOrder(
         command_id=submit_command_id(order_id),
@@ -95,7 +96,9 @@ def submit_order_record(number: int) -> OrderRecord:
         ("type", env.type.encode()),
         ("correlation_id", str(env.correlation_id).encode()),
     ]
-    return OrderRecord(order_id, command_key(command), to_json_bytes(env), headers)
+    key, value = command_key(command), to_json_bytes(env)
+    headers += signer.record_headers(key, value)
+    return OrderRecord(order_id, key, value, headers)
 
 
 async def count_views(engine: AsyncEngine) -> int:

@@ -75,6 +75,8 @@ class Sandbox:
                 .render_as_string(hide_password=False),
                 "topic_prefix": _new_prefix(kind),
                 "admin_token": SecretStr(secrets.token_urlsafe(24)),
+                "command_signing_key": SecretStr(secrets.token_urlsafe(32)),
+                "command_signing_previous_keys": None,
                 "api_port": free_port(base.api_host),
             }
         )
@@ -85,6 +87,12 @@ class Sandbox:
         """The bootstrap Administrator credential the bench's API accepts."""
         assert self.settings.admin_token is not None
         return self.settings.admin_token.get_secret_value()
+
+    @property
+    def signing_key(self) -> str:
+        """The command signing key the bench's API and command processor share."""
+        assert self.settings.command_signing_key is not None
+        return self.settings.command_signing_key.get_secret_value()
 
     @property
     def api_url(self) -> str:
@@ -101,6 +109,7 @@ class Sandbox:
             "DUALSYNC_TOPIC_PREFIX": settings.topic_prefix,
             **kafka_environment(settings),
             "DUALSYNC_ADMIN_TOKEN": self.admin_token,
+            "DUALSYNC_COMMAND_SIGNING_KEY": self.signing_key,
             "DUALSYNC_API_HOST": settings.api_host,
             "DUALSYNC_API_PORT": str(settings.api_port),
             # Each worker is a process of its own: a shared metrics port would clash.

@@ -67,7 +67,8 @@ class ThroughputResult:
 async def run_throughput(settings: Settings, orders: int, timeout_s: float) -> ThroughputResult:
     """Feed `orders` commands and wait until all are on SCM and in the view (or `timeout_s`)."""
     say(f"throughput: building {orders} SubmitOrder commands")
-    records = [submit_order_record(number) for number in range(orders)]
+    signer = settings.command_signer()  # the sandbox's key, which its processor verifies with
+    records = [submit_order_record(number, signer) for number in range(orders)]
     wanted = {str(record.order_id) for record in records}
     engine = create_engine(settings.database_url)
     watch = ScmWatch(settings)

@@ -30,6 +30,7 @@ __all__ = [
     "OrderLineRequest",
     "PortalCommand",
     "RedeemInvitation",
+    "RevokeCredential",
     "SubmitOrder",
     "UpsertContact",
 ]
@@ -90,12 +91,26 @@ class RedeemInvitation(Message):
     code_hash: SecretHash | None = None
     contact_id: UUID
     credential_hash: SecretHash
+    credential_expires_at: Timestamp | None = None
+    """When the minted credential stops working; None: never (commands sent before issue 16)."""
 
     @model_validator(mode="after")
     def _names_the_invitation(self) -> Self:
         if self.invitation_id is None and self.code_hash is None:
             raise ValueError("give invitation_id or code_hash")
         return self
+
+
+class RevokeCredential(Message):
+    """Revoke one of a contact's credentials (named by its id, never by the secret or hash)."""
+
+    message_type: ClassVar[str] = "RevokeCredential"
+    schema_version: ClassVar[int] = 1
+
+    command_id: UUID
+    issued_by: Actor
+    contact_id: UUID
+    credential_id: UUID
 
 
 class DeliveryAddress(Record):
@@ -133,5 +148,5 @@ class SubmitOrder(Message):
     lines: Annotated[list[OrderLineRequest], Field(max_length=MAX_ORDER_LINES)]
 
 
-PortalCommand = UpsertContact | InviteContact | RedeemInvitation | SubmitOrder
+PortalCommand = UpsertContact | InviteContact | RedeemInvitation | RevokeCredential | SubmitOrder
 """Any payload of portal.commands.v1."""

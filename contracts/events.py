@@ -16,6 +16,7 @@ from contracts.values import Actor, InvitationKind, OrderSyncStatus, SecretHash
 __all__ = [
     "CommandRejected",
     "ContactUpserted",
+    "CredentialRevoked",
     "CustomerAccountUpserted",
     "DomainEvent",
     "InvitationIssued",
@@ -88,6 +89,19 @@ class InvitationRedeemed(Message):
     credential_hash: SecretHash
     redemption: Annotated[int, Field(ge=1, le=2**31 - 1)]
     """1 for the first redemption of the invitation, 2 for the second, ..."""
+    expires_at: Timestamp | None = None
+    """When the credential stops working; None: never (credentials minted before issue 16)."""
+
+
+class CredentialRevoked(Message):
+    """A contact's credential was revoked: from now on it opens nothing."""
+
+    message_type: ClassVar[str] = "CredentialRevoked"
+    schema_version: ClassVar[int] = 1
+
+    contact_id: UUID
+    credential_id: UUID
+    revoked_by: Actor
 
 
 class OrderSubmitted(Message):
@@ -132,6 +146,7 @@ DomainEvent = (
     | PriceListPriceUpserted
     | InvitationIssued
     | InvitationRedeemed
+    | CredentialRevoked
     | OrderSubmitted
     | OrderSyncStatusChanged
     | CommandRejected

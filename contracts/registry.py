@@ -7,13 +7,20 @@ from types import MappingProxyType
 from typing import Final
 
 from contracts import topics
-from contracts.commands import InviteContact, RedeemInvitation, SubmitOrder, UpsertContact
+from contracts.commands import (
+    InviteContact,
+    RedeemInvitation,
+    RevokeCredential,
+    SubmitOrder,
+    UpsertContact,
+)
 from contracts.deadletter import DeadLetter
 from contracts.envelope import Envelope, Message, load_json_object, validate_envelope
 from contracts.errors import FieldError, InvalidMessage, UnknownMessageType
 from contracts.events import (
     CommandRejected,
     ContactUpserted,
+    CredentialRevoked,
     CustomerAccountUpserted,
     InvitationIssued,
     InvitationRedeemed,
@@ -46,6 +53,7 @@ COMMAND_TYPES: Final[tuple[type[Message], ...]] = (
     InviteContact,
     RedeemInvitation,
     SubmitOrder,
+    RevokeCredential,
 )
 EVENT_TYPES: Final[tuple[type[Message], ...]] = (
     ContactUpserted,
@@ -57,6 +65,7 @@ EVENT_TYPES: Final[tuple[type[Message], ...]] = (
     OrderSubmitted,
     OrderSyncStatusChanged,
     CommandRejected,
+    CredentialRevoked,
 )
 SCM_RECORD_TYPES: Final[tuple[type[Message], ...]] = (
     CustomerV3,

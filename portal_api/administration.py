@@ -13,18 +13,37 @@ from uuid import UUID, uuid4
 from fastapi import Request
 
 from contracts.cds import Contact
-from contracts.commands import InviteContact, UpsertContact
+from contracts.commands import InviteContact, RevokeCredential, UpsertContact
+from contracts.errors import FieldError
+from portal_api.clock import now
 from portal_api.dispatch import dispatch, refused
 from portal_api.problems import Problem
-from portal_api.schemas import ContactBody, InvitationCreated, InviteBody
-from sync_service.domain.credentials import hash_secret, new_secret
+from portal_api.schemas import ContactBody, CredentialView, InvitationCreated, InviteBody
+from sync_service.domain.credentials import (
+    REVOKED_BEFORE,
+    UNKNOWN_CREDENTIAL,
+    CredentialRefusal,
+    CredentialState,
+    credential_refusal,
+    hash_secret,
+    new_secret,
+    revocation_problems,
+)
 from sync_service.domain.invitations import invitation_expiry, invitation_problems
 from sync_service.domain.roles import Caller
 from sync_service.metrics import COMMANDS_REFUSED
 from sync_service.settings import Settings
 from sync_service.writemodel.base import WriteModelReader
 
-__all__ = ["IssuedInvitation", "SavedContact", "issue_invitation", "save_contact"]
+__all__ = [
+    "IssuedInvitation",
+    "RevokedCredential",
+    "SavedContact",
+    "contact_credentials",
+    "issue_invitation",
+    "revoke_credential",
+    "save_contact",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +61,14 @@ class IssuedInvitation:
     command_id: UUID
     created: InvitationCreated
     pending: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RevokedCredential:
+    """A RevokeCredential sent: the credential as stored once revoked, or None while pending."""
+
+    command_id: UUID
+    credential: CredentialView | None
 
 
 async def save_contact(
@@ -104,3 +131,70 @@ async def issue_invitation(request: Request, caller: Caller, body: InviteBody) -
     if sent.outcome is not None and sent.outcome.status == "rejected":
         raise refused(sent.outcome)
     return IssuedInvitation(command_id, created, pending=sent.outcome is None)
+
+
+def credential_view(credential: CredentialState, at: datetime) -> CredentialView:
+    """A credential as administrators see it, with its status at `at`."""
+    refusal = credential_refusal(credential, at)
+    return CredentialView(
+        credential_id=credential.credential_id,
+        contact_id=credential.contact_id,
+        invitation_id=credential.invitation_id,
+        status="active" if refusal is None else refusal.value,
+        created_at=credential.created_at,
+        expires_at=credential.expires_at,
+        revoked_at=credential.revoked_at,
+        revoked_by=credential.revoked_by,
+    )
+
+
+async def contact_credentials(request: Request, contact_id: UUID) -> list[CredentialView]:
+    """The contact's credentials, newest first; 404 when there is no such contact."""
+    reader: WriteModelReader = request.app.state.reader
+    if await reader.contact(contact_id) is None:
+        raise Problem(404, "no contact has this id")
+    at = now(request)
+    return [credential_view(found, at) for found in await reader.credentials_of(contact_id)]
+
+
+async def revoke_credential(
+    request: Request, caller: Caller, contact_id: UUID, credential_id: UUID
+) -> RevokedCredential:
+    """Revoke one of the contact's credentials; once accepted, the very next request with it
+    gets 401. A Problem: 404 (no such contact or credential), 409 (revoked before)."""
+    reader: WriteModelReader = request.app.state.reader
+    contact = await reader.contact(contact_id)
+    if contact is None:
+        raise Problem(404, "no contact has this id")
+    current = {found.credential_id: found for found in await reader.credentials_of(contact_id)}
+    problems = revocation_problems(caller, contact_id, current.get(credential_id))
+    if problems:
+        COMMANDS_REFUSED.labels(RevokeCredential.message_type, "invalid").inc()
+        raise _revocation_problem(problems)
+    command = RevokeCredential(
+        command_id=uuid4(),
+        issued_by=caller.actor,
+        contact_id=contact_id,
+        credential_id=credential_id,
+    )
+    sent = await dispatch(request, command, company=contact.company, wait=True)
+    if sent.outcome is None:
+        return RevokedCredential(command.command_id, None)
+    if sent.outcome.status == "rejected":
+        raise _revocation_problem(sent.outcome.errors)
+    revoked = {found.credential_id: found for found in await reader.credentials_of(contact_id)}
+    view = credential_view(revoked[credential_id], now(request))
+    if view.status != CredentialRefusal.REVOKED.value:  # accepted means written: a bug
+        raise Problem(500, "the revocation was accepted but cannot be read back")
+    return RevokedCredential(command.command_id, view)
+
+
+def _revocation_problem(problems: list[FieldError]) -> Problem:
+    messages = {problem.message for problem in problems}
+    if UNKNOWN_CREDENTIAL in messages:
+        return Problem(404, UNKNOWN_CREDENTIAL, errors=problems)
+    if REVOKED_BEFORE in messages:
+        return Problem(409, REVOKED_BEFORE, errors=problems)
+    if any(problem.field == "issued_by" for problem in problems):
+        return Problem(403, problems[0].message, errors=problems)
+    return Problem(422, "RevokeCredential was refused", errors=problems)

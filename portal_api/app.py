@@ -9,6 +9,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from portal_api.clock import utc_now
 from portal_api.command_bus import CommandBus
 from portal_api.health import router as health_router
 from portal_api.limits import BodySizeLimit
@@ -18,6 +19,7 @@ from portal_api.problems import install_problem_handlers
 from portal_api.routes import (
     admin,
     commands,
+    credentials,
     invitations,
     ops,
     ops_lag,
@@ -29,6 +31,7 @@ from portal_api.trust import HeaderSizeLimit, HostGuard
 from portal_api.unavailable import install_unavailable_handlers
 from portal_web import install_portal
 from sync_service.db.engine import create_engine
+from sync_service.domain.admin_token import refuse_weak_admin_token
 from sync_service.ops.lag import sampling_in_background
 from sync_service.projections.reader import PostgresOrderViews
 from sync_service.settings import Settings, get_settings
@@ -43,8 +46,13 @@ __all__ = ["create_app"]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the API application for `settings` (the environment's by default)."""
+    """Build the API application for `settings` (the environment's by default).
+
+    A weak DUALSYNC_ADMIN_TOKEN is refused here (WeakAdminToken), before anything listens.
+    """
     settings = settings or get_settings()
+    token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    refuse_weak_admin_token(token, allow_weak=settings.allow_weak_admin_token)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.clock = utc_now
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Added last, run first: a foreign Host or oversized headers are refused before anything.
     app.add_middleware(HostGuard, allowed=settings.allowed_host_names())
@@ -87,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         health_router,
         admin.router,
+        credentials.router,
         invitations.router,
         products.router,
         orders.router,

@@ -7,11 +7,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from portal_api.clock import now
 from portal_api.ops_page.session import OPS_COOKIE, OPS_COOKIE_PATH, ops_sessions, same_origin
 from portal_api.portal_session import SESSION_COOKIE, signed_in
 from portal_api.problems import Problem
 from portal_api.redemption import client_key, refuse_while_throttled
-from sync_service.domain.credentials import hash_secret
+from sync_service.domain.credentials import credential_refusal, hash_secret
 from sync_service.domain.roles import Caller
 from sync_service.failures import is_outage
 from sync_service.settings import Settings
@@ -51,11 +52,20 @@ async def current_caller(request: Request) -> Caller:
         return Caller.bootstrap_admin()
     reader: WriteModelReader = request.app.state.reader
     # Looked up by hash: the credential itself is stored nowhere.
-    caller = await reader.caller_for_credential(hash_secret(token))
-    if caller is None:
+    holder = await reader.credential_holder(hash_secret(token))
+    if holder is None:
         await throttle.record_failure(client)
         raise Problem(401, "the credential is not valid", headers=_CHALLENGE)
-    return caller
+    # Not counted as a failed guess: whoever holds an expired or revoked credential knew it.
+    refusal = credential_refusal(holder.credential, now(request))
+    if refusal is not None:
+        raise Problem(
+            401,
+            refusal.message,
+            type_=f"urn:dualsync:problem:credential-{refusal.value}",
+            headers=_CHALLENGE,
+        )
+    return holder.caller
 
 
 async def _refuse_while_throttled(throttle: FailureThrottle, client: list[str]) -> None:
@@ -75,13 +85,17 @@ async def _refuse_while_throttled(throttle: FailureThrottle, client: list[str]) 
 
 
 async def caller_for_hash(request: Request, credential_hash: str) -> Caller | None:
-    """The caller whose credential hashes to `credential_hash` (as `current_caller` resolves it)."""
+    """The caller whose credential hashes to `credential_hash` (as `current_caller` resolves it);
+    None for an unknown, expired or revoked one."""
     settings: Settings = request.app.state.settings
     admin = settings.admin_token.get_secret_value() if settings.admin_token else None
     if admin and hmac.compare_digest(credential_hash.encode(), hash_secret(admin).encode()):
         return Caller.bootstrap_admin()
     reader: WriteModelReader = request.app.state.reader
-    return await reader.caller_for_credential(credential_hash)
+    holder = await reader.credential_holder(credential_hash)
+    if holder is None or credential_refusal(holder.credential, now(request)) is not None:
+        return None  # an ops session opened with it ends with it
+    return holder.caller
 
 
 async def _bearer_or_ops_session(request: Request) -> Caller:

@@ -1,4 +1,5 @@
-"""Sends portal commands to Kafka from the API, through a producer started in the app's lifespan."""
+"""Sends portal commands to Kafka from the API, signed (sync_service.command_signing), through a
+producer started in the app's lifespan."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ class CommandBus:
 
     def __init__(self, settings: Settings) -> None:
         self._topic = settings.topic(PORTAL_COMMANDS)
+        # Raises at start when no key is configured: the processor would reject every command.
+        self._signer = settings.command_signer()
         # acks=all with idempotence: a 202 means the command is durably on the broker, once.
         self._producer = ApiProducer(
             settings.kafka_bootstrap,
@@ -37,14 +40,18 @@ class CommandBus:
         await self._producer.stop()
 
     async def send(self, command: Envelope[Message], key: str) -> None:
-        """Publish `command` keyed by its aggregate id; KafkaUnavailable if Kafka cannot take it."""
+        """Publish `command` keyed by its aggregate id, signed; KafkaUnavailable if Kafka cannot
+        take it."""
+        record_key, value = key.encode("utf-8"), to_json_bytes(command)
         await self._producer.publish(
             self._topic,
-            key.encode("utf-8"),
-            to_json_bytes(command),
+            record_key,
+            value,
             {
                 "message_id": str(command.message_id),
                 "type": command.type,
                 "correlation_id": str(command.correlation_id),
+                # Over the exact bytes published: the processor verifies these, not a re-encoding.
+                **self._signer.headers(record_key, value),
             },
         )

@@ -7,17 +7,24 @@ its limit the client gets 429 with Retry-After.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID, uuid4
 
 from fastapi import Request
 
 from contracts.commands import RedeemInvitation
+from portal_api.clock import now
 from portal_api.dispatch import dispatch
 from portal_api.problems import Problem
-from sync_service.domain.credentials import hash_secret, new_secret
+from sync_service.domain.credentials import (
+    credential_expiry,
+    credential_id,
+    hash_secret,
+    new_secret,
+)
 from sync_service.domain.invitations import RedemptionRefusal, redemption_refusal
 from sync_service.metrics import COMMANDS_REFUSED
+from sync_service.settings import Settings
 from sync_service.signin.base import FailureThrottle, Reservation
 from sync_service.writemodel.base import WriteModelReader
 
@@ -45,6 +52,8 @@ class Redemption:
 
     contact_id: UUID
     credential: str
+    credential_id: UUID
+    expires_at: datetime
     command_id: UUID
     accepted: bool
     """False: the command is on Kafka but its outcome did not arrive within the wait."""
@@ -110,12 +119,15 @@ async def _redeem(request: Request, code: str) -> Redemption:
     reader: WriteModelReader = request.app.state.reader
     code_hash = hash_secret(code)
     invitation = await reader.invitation_by_code_hash(code_hash)
-    refusal = redemption_refusal(invitation, datetime.now(UTC))
+    settings: Settings = request.app.state.settings
+    redeemed_at = now(request)
+    refusal = redemption_refusal(invitation, redeemed_at)
     if refusal is not None:
         COMMANDS_REFUSED.labels(RedeemInvitation.message_type, refusal.value).inc()
         raise _refusal_problem(refusal)
     assert invitation is not None
     credential, command_id = new_secret(), uuid4()
+    expires_at = credential_expiry(redeemed_at, settings.credential_ttl_days)
     command = RedeemInvitation(
         command_id=command_id,
         issued_by=str(invitation.contact_id),
@@ -123,6 +135,7 @@ async def _redeem(request: Request, code: str) -> Redemption:
         code_hash=code_hash,
         contact_id=invitation.contact_id,
         credential_hash=hash_secret(credential),
+        credential_expires_at=expires_at,
     )
     contact = await reader.contact(invitation.contact_id)
     sent = await dispatch(request, command, company=contact.company if contact else None, wait=True)
@@ -136,6 +149,8 @@ async def _redeem(request: Request, code: str) -> Redemption:
     return Redemption(
         contact_id=invitation.contact_id,
         credential=credential,
+        credential_id=credential_id(hash_secret(credential)),
+        expires_at=expires_at,
         command_id=command_id,
         accepted=sent.outcome is not None,
     )

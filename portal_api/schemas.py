@@ -35,6 +35,7 @@ __all__ = [
     "ContactBody",
     "ContactSearch",
     "ContactView",
+    "CredentialView",
     "DeliveryAddressBody",
     "InvitationCreated",
     "InvitationPending",
@@ -46,6 +47,7 @@ __all__ = [
     "RedeemBody",
     "Redeemed",
     "RedemptionPending",
+    "RevocationPending",
     "UnitPrice",
 ]
 
@@ -161,8 +163,24 @@ class Redeemed(BaseModel):
     """The credential for `Authorization: Bearer`, shown once; only its hash is stored."""
 
     credential: str
+    credential_id: UUID
+    """What an administrator's list of the contact's credentials names it by."""
+    expires_at: datetime
     contact_id: UUID
     web_roles: list[str]
+
+
+class CredentialView(BaseModel):
+    """One of a contact's credentials as administrators see it: never the secret nor its hash."""
+
+    credential_id: UUID
+    contact_id: UUID
+    invitation_id: UUID = Field(description="the invitation whose redemption minted it")
+    status: Literal["active", "expired", "revoked"]
+    created_at: datetime | None = Field(description="when it was minted (unknown: null)")
+    expires_at: datetime | None = Field(description="null: it never expires (minted before)")
+    revoked_at: datetime | None
+    revoked_by: str | None = Field(description="`admin` or the revoking contact's id")
 
 
 class UnitPrice(BaseModel):
@@ -237,7 +255,13 @@ class RedemptionPending(CommandPending):
     """202 to a redemption: the credential works once the command is accepted."""
 
     credential: str
+    credential_id: UUID
+    expires_at: datetime
     contact_id: UUID
+
+
+class RevocationPending(CommandPending):
+    """202 to a revocation: the credential stops working once the command is accepted."""
 
 
 class CommandStatus(BaseModel):

@@ -130,7 +130,9 @@ def main() -> None:
         "--confirmed-within", type=float, default=60.0, help="seconds to wait for the ERP"
     )
     args = parser.parse_args()
-    token = os.environ.get("DUALSYNC_ADMIN_TOKEN", "dualsync-dev-admin")
+    token = os.environ.get("DUALSYNC_ADMIN_TOKEN")
+    if not token:  # `make screenshots` sets it from .dualsync/secrets.env, as `make run` does
+        sys.exit("set DUALSYNC_ADMIN_TOKEN (make run's is in .dualsync/secrets.env)")
     base = args.base_url.rstrip("/")
     api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     try:

@@ -9,15 +9,18 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from sync_service.connectivity import DependencyUnavailable, check_database, check_kafka
-from sync_service.kafka_access import KafkaCredentialsMissing
 from sync_service.logs import configure_logging, get_logger
-from sync_service.settings import Settings, get_settings
+from sync_service.settings import MissingSetting, Settings, get_settings
 from sync_service.topics import TopicsMissing
 
 __all__ = ["main"]
 
 EXIT_UNAVAILABLE = 2
+EXIT_REFUSED = 1
+EXIT_INVALID_SETTINGS = 2
 SERVICES = (
     "all",
     "api",
@@ -28,6 +31,9 @@ SERVICES = (
     "outbound",
     "inbound",
 )
+
+_SIGNING_SERVICES = frozenset({"all", "api", "command-processor"})
+"""The services that sign (the API) or verify (the command processor) portal commands."""
 
 log = get_logger(__name__)
 
@@ -92,7 +98,19 @@ async def _kafka_access(settings: Settings, args: argparse.Namespace) -> int:
 async def _run(settings: Settings, service: str) -> int:
     # A service waits for Kafka and PostgreSQL (DUALSYNC_START_WAIT_S bounds it) instead of
     # failing fast like the one-off verbs: a deployment without a supervisor keeps running.
+    from sync_service.domain.admin_token import WeakAdminToken, refuse_weak_admin_token
     from sync_service.service_runner import run_services
+
+    if service in ("all", "api"):
+        # Before any service starts: the API would refuse it anyway, after the others began.
+        token = settings.admin_token.get_secret_value() if settings.admin_token else None
+        try:
+            refuse_weak_admin_token(token, allow_weak=settings.allow_weak_admin_token)
+        except WeakAdminToken as weak:
+            print(f"dualsync: error: {weak}", file=sys.stderr)
+            return EXIT_REFUSED
+    if service in _SIGNING_SERVICES:
+        settings.command_verifier()  # no key, no start: before anything connects
 
     await run_services(settings, service)
     return 0
@@ -174,6 +192,12 @@ async def _portal_invite(settings: Settings, args: argparse.Namespace) -> int:
     from sync_service.portal_invite import run_portal_invite
 
     return await run_portal_invite(args, settings)
+
+
+async def _credentials(settings: Settings, args: argparse.Namespace) -> int:
+    from sync_service.credentials_cli import run_credentials_verb
+
+    return await run_credentials_verb(args, settings)
 
 
 async def _initial_sync(settings: Settings, args: argparse.Namespace) -> int:
@@ -266,6 +290,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_portal_invite_verb(verbs)
 
+    from sync_service.credentials_cli import add_credentials_verb
+
+    add_credentials_verb(verbs)
+
     initial = verbs.add_parser(
         "initial-sync", help="load an SCM export (CSV / JSON lines) through the inbound maps"
     )
@@ -302,6 +330,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "lag": lambda: _lag(settings, args),
         "initial-sync": lambda: _initial_sync(settings, args),
         "portal-invite": lambda: _portal_invite(settings, args),
+        "credentials": lambda: _credentials(settings, args),
     }
     if args.verb == "contracts":
         return _export_contracts(args.out)
@@ -325,14 +354,24 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `dualsync` console script."""
     args = _parser().parse_args(argv)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as invalid:
+        # Each problem names its setting and the rule, never the value (it may be a secret).
+        for problem in invalid.errors(include_input=False, include_url=False):
+            name = "DUALSYNC_" + "_".join(str(part) for part in problem["loc"]).upper()
+            print(f"dualsync: error: {name}: {problem['msg']}", file=sys.stderr)
+        return EXIT_INVALID_SETTINGS
     configure_logging(settings)
     try:
         return _dispatch(args, settings)
     except DependencyUnavailable as exc:
         print(f"dualsync: error: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE
-    except (KafkaCredentialsMissing, TopicsMissing) as exc:
+    except MissingSetting as missing:
+        print(f"dualsync: error: {missing}", file=sys.stderr)
+        return EXIT_INVALID_SETTINGS
+    except TopicsMissing as exc:
         print(f"dualsync: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -10,23 +10,37 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Final
 
 from contracts.cds import Contact
-from contracts.commands import InviteContact, RedeemInvitation, SubmitOrder, UpsertContact
+from contracts.commands import (
+    InviteContact,
+    RedeemInvitation,
+    RevokeCredential,
+    SubmitOrder,
+    UpsertContact,
+)
 from contracts.envelope import Envelope, Message
 from contracts.errors import FieldError
 from contracts.events import (
     ContactUpserted,
+    CredentialRevoked,
     InvitationIssued,
     InvitationRedeemed,
     OrderSubmitted,
 )
 from sync_service.command_state import CommandState
 from sync_service.domain.catalog import Catalog
+from sync_service.domain.credentials import revocation_problems
 from sync_service.domain.invitations import invitation_problems, redemption_refusal
 from sync_service.domain.orders import build_sales_order, ordering_customer
-from sync_service.streams import contact_stream, invitation_stream, order_stream
+from sync_service.streams import (
+    contact_stream,
+    credential_stream,
+    invitation_stream,
+    order_stream,
+)
 
 __all__ = ["HANDLERS", "Decision", "aggregate_stream", "decide"]
 
@@ -59,6 +73,8 @@ def aggregate_stream(command: Message) -> str:
         return contact_stream(command.contact_id)
     if isinstance(command, SubmitOrder):
         return order_stream(command.order_id)
+    if isinstance(command, RevokeCredential):
+        return credential_stream(command.credential_id)
     raise TypeError(f"{type(command).__name__} is not a portal command")
 
 
@@ -66,7 +82,7 @@ def _refused(env: Envelope[Message], stream_id: str, *errors: FieldError) -> Dec
     return Decision(stream_id, env.company, errors=list(errors))
 
 
-async def _upsert_contact(state: CommandState, env: Envelope[Message]) -> Decision:
+async def _upsert_contact(state: CommandState, env: Envelope[Message], _now: datetime) -> Decision:
     command = env.payload
     assert isinstance(command, UpsertContact)
     stream = contact_stream(command.contact_id)
@@ -94,7 +110,7 @@ async def _upsert_contact(state: CommandState, env: Envelope[Message]) -> Decisi
     return Decision(stream, contact.company or env.company, [ContactUpserted(contact=contact)])
 
 
-async def _invite_contact(state: CommandState, env: Envelope[Message]) -> Decision:
+async def _invite_contact(state: CommandState, env: Envelope[Message], _now: datetime) -> Decision:
     command = env.payload
     assert isinstance(command, InviteContact)
     stream = invitation_stream(command.invitation_id)
@@ -121,19 +137,28 @@ async def _invite_contact(state: CommandState, env: Envelope[Message]) -> Decisi
     return Decision(stream, contact.company, [issued])
 
 
-async def _redeem_invitation(state: CommandState, env: Envelope[Message]) -> Decision:
+async def _redeem_invitation(
+    state: CommandState, env: Envelope[Message], now: datetime
+) -> Decision:
     command = env.payload
     assert isinstance(command, RedeemInvitation)
-    if command.invitation_id is not None:
-        invitation = await state.invitation(command.invitation_id)
-    else:
-        assert command.code_hash is not None
-        invitation = await state.invitation_by_code_hash(command.code_hash)
+    if command.code_hash is None:
+        # Naming an invitation is not knowing its code: the code's hash is the proof.
+        message = "a redemption carries the code's hash"
+        return _refused(
+            env, aggregate_stream(command), FieldError(field="code_hash", message=message)
+        )
+    invitation = await state.invitation_by_code_hash(command.code_hash)
+    if command.invitation_id is not None and (
+        invitation is None or invitation.invitation_id != command.invitation_id
+    ):
+        invitation = None  # the code is not this invitation's: as unknown as a wrong code
     stream = (
         invitation_stream(invitation.invitation_id) if invitation else aggregate_stream(command)
     )
-    # When the person acted, not when the queue got to it: a redelivery decides the same way.
-    refusal = redemption_refusal(invitation, env.occurred_at, command.contact_id)
+    # Judged now, by the processor's clock: the envelope's occurred_at is the sender's claim.
+    # (A redelivery is not decided again: its outcome is recorded with its events.)
+    refusal = redemption_refusal(invitation, now, command.contact_id)
     if refusal is not None:
         return _refused(env, stream, FieldError(field="code", message=refusal.message))
     assert invitation is not None
@@ -146,12 +171,33 @@ async def _redeem_invitation(state: CommandState, env: Envelope[Message]) -> Dec
         contact_id=invitation.contact_id,
         credential_hash=command.credential_hash,
         redemption=invitation.redemptions + 1,
+        expires_at=command.credential_expires_at,
     )
     company = (contact.company if contact else None) or env.company
     return Decision(stream, company, [redeemed])
 
 
-async def _submit_order(state: CommandState, env: Envelope[Message]) -> Decision:
+async def _revoke_credential(
+    state: CommandState, env: Envelope[Message], _now: datetime
+) -> Decision:
+    command = env.payload
+    assert isinstance(command, RevokeCredential)
+    stream = credential_stream(command.credential_id)
+    caller = await state.caller_for_actor(command.issued_by)
+    credential = await state.credential(command.credential_id)
+    problems = revocation_problems(caller, command.contact_id, credential)
+    if problems:
+        return _refused(env, stream, *problems)
+    contact = await state.contact(command.contact_id)
+    revoked = CredentialRevoked(
+        contact_id=command.contact_id,
+        credential_id=command.credential_id,
+        revoked_by=command.issued_by,
+    )
+    return Decision(stream, (contact.company if contact else None) or env.company, [revoked])
+
+
+async def _submit_order(state: CommandState, env: Envelope[Message], _now: datetime) -> Decision:
     command = env.payload
     assert isinstance(command, SubmitOrder)
     stream = order_stream(command.order_id)
@@ -179,19 +225,21 @@ async def _submit_order(state: CommandState, env: Envelope[Message]) -> Decision
     return Decision(stream, order.company, [OrderSubmitted(order=order, submitted_by=caller.actor)])
 
 
-Handler = Callable[[CommandState, Envelope[Message]], Awaitable[Decision]]
+Handler = Callable[[CommandState, Envelope[Message], datetime], Awaitable[Decision]]
 
 HANDLERS: Final[Mapping[str, Handler]] = {
     UpsertContact.message_type: _upsert_contact,
     InviteContact.message_type: _invite_contact,
     RedeemInvitation.message_type: _redeem_invitation,
     SubmitOrder.message_type: _submit_order,
+    RevokeCredential.message_type: _revoke_credential,
 }
 
 
-async def decide(state: CommandState, env: Envelope[Message]) -> Decision:
-    """The decision on one portal command, against the state the unit of work sees."""
+async def decide(state: CommandState, env: Envelope[Message], now: datetime) -> Decision:
+    """The decision on one portal command, against the state the unit of work sees, at `now`
+    (the processor's clock: what expires is judged by it, never by the command's own time)."""
     handler = HANDLERS.get(env.type)
     if handler is None:
         raise TypeError(f"{env.type} is not a portal command")
-    return await handler(state, env)
+    return await handler(state, env, now)

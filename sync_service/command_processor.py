@@ -18,14 +18,21 @@ applied (a value the database refuses, a constraint it breaks, an unexpected fai
 `poison_attempts` times) is poison: it gets a `rejected` outcome naming the reason and the
 fields at fault, without its own values, and the partition moves on. A malformed or unknown
 command is logged, given a `rejected` outcome when its command id can be read, and acknowledged.
+
+Before any of that, each record's signature is verified (sync_service.command_signing): a
+record the portal API did not sign (unsigned, an unknown key, a signature that does not match)
+is never decided. It gets a `rejected` outcome naming why, when its command id can be read (else
+it is only logged, like a malformed one), is counted, and the partition moves on. What expires
+is judged by the processor's clock when it decides, never by the command's own `occurred_at`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final
 from uuid import UUID
 
@@ -44,6 +51,7 @@ from contracts.registry import decode
 from contracts.topics import PORTAL_COMMANDS
 from sync_service.brokers import existing_topic
 from sync_service.command_handlers import HANDLERS, Decision, aggregate_stream, decide
+from sync_service.command_signing import KEY_ID_HEADER, CommandVerifier, Unverified
 from sync_service.command_state import CommandState
 from sync_service.db.schema import command_outcomes
 from sync_service.eventstore import (
@@ -57,7 +65,7 @@ from sync_service.eventstore.postgres import PostgresEventStore
 from sync_service.eventstore.postgres_bulk import BulkEvent, append_streams, stream_versions
 from sync_service.failures import Fault, classify, describe, is_transient, printable
 from sync_service.logs import bind_correlation_id, get_logger
-from sync_service.metrics import COMMANDS_REFUSED, count_events_stored
+from sync_service.metrics import COMMANDS_REFUSED, COMMANDS_UNVERIFIED, count_events_stored
 from sync_service.poison import (
     Poisoned,
     RetryPolicy,
@@ -80,7 +88,9 @@ from sync_service.writemodel.projector import (
 
 __all__ = [
     "CONSUMER_GROUP",
+    "Clock",
     "CommandProcessor",
+    "CommandRecord",
     "Handled",
     "command_envelope",
     "command_key",
@@ -97,6 +107,22 @@ SPLIT_FROM: Final = 16
 """A failed batch at least this long is split in halves; a shorter one goes one by one."""
 
 log = get_logger(__name__)
+
+Clock = Callable[[], datetime]
+"""What time it is now, with its UTC offset (injectable: tests move it)."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRecord:
+    """One record of portal.commands.v1 as Kafka gave it: what its signature covers, and it."""
+
+    value: bytes
+    key: bytes | None = None
+    headers: Sequence[tuple[str, bytes]] = ()
 
 
 def command_envelope(
@@ -126,6 +152,8 @@ class Handled(enum.Enum):
     REJECTED = "rejected"
     DUPLICATE = "duplicate"
     MALFORMED = "malformed"
+    UNVERIFIED = "unverified"
+    """Not signed by the portal API: rejected unread."""
 
 
 class CommandProcessor:
@@ -135,12 +163,16 @@ class CommandProcessor:
         self,
         store: PostgresEventStore,
         *,
+        verifier: CommandVerifier,
+        clock: Clock = _utc_now,
         max_conflict_retries: int = 10,
         transient_attempts: int = 6,
         max_backoff_s: float = 5.0,
         poison_attempts: int | None = None,
     ) -> None:
         self._store = store
+        self._verifier = verifier
+        self._clock = clock
         self._max_conflict_retries = max_conflict_retries
         # None: DUALSYNC_POISON_ATTEMPTS of the process's settings.
         self._retry = RetryPolicy(
@@ -153,8 +185,30 @@ class CommandProcessor:
         self.batches_redone = 0
         """How many batches were rolled back and split or handled one at a time (tests, metrics)."""
 
+    async def handle_records(self, records: Sequence[CommandRecord]) -> list[Handled]:
+        """Handle records as Kafka gave them, in order: each is verified before it is decided.
+
+        The verified ones go on in batches (`handle_batch`); an unverified one is rejected
+        between them, so that order is kept. Raises only when records should be redelivered.
+        """
+        handled: list[Handled] = []
+        verified: list[bytes] = []
+        for record in records:
+            refusal = self._verifier.refusal(record.key, record.value, record.headers)
+            if refusal is None:
+                verified.append(record.value)
+                continue
+            if verified:
+                handled += await self.handle_batch(verified)
+                verified = []
+            handled.append(await self._reject_unverified(record, refusal))
+        if verified:
+            handled += await self.handle_batch(verified)
+        return handled
+
     async def handle(self, raw: bytes) -> Handled:
-        """Handle one record of portal.commands.v1; raise only when it should be redelivered."""
+        """Handle the value of one record of portal.commands.v1 whose signature was verified
+        (`handle_records`); raise only when it should be redelivered."""
         parsed = _parse(raw)
         if isinstance(parsed, _Malformed):
             await self._record_malformed(raw, parsed.error)
@@ -188,7 +242,7 @@ class CommandProcessor:
         raise RuntimeError(f"gave up after {self._max_conflict_retries} version conflicts")
 
     async def handle_batch(self, raws: Sequence[bytes]) -> list[Handled]:
-        """Handle records of portal.commands.v1 in order, in one transaction if they allow it.
+        """Handle verified records' values in order, in one transaction if they allow it.
 
         On a failure the batch is rolled back, then split in halves tried in order, down to
         `SPLIT_FROM` records handled one at a time (`handle`), which raises only when a record
@@ -275,7 +329,7 @@ class CommandProcessor:
             if await queries.command_outcome(connection, command_id) is not None:
                 return Handled.DUPLICATE
             state = CommandState(connection)
-            decision = await decide(state, env)
+            decision = await decide(state, env, self._clock())
             expected = await state.stream_version(decision.stream_id)
             new_events = _decided_events(env, decision)
             for offset, event in enumerate(new_events, start=1):
@@ -304,6 +358,7 @@ class CommandProcessor:
             seen = await _recorded_outcomes(connection, [c.command_id for c in commands])
             streams = sorted({aggregate_stream(c.env.payload) for c in commands})
             state = CommandState(connection, await stream_versions(connection, streams))
+            now = self._clock()
             for item in items:
                 if isinstance(item, _Malformed):
                     if (row := _malformed_outcome(item.raw, item.error)) is not None:
@@ -316,7 +371,7 @@ class CommandProcessor:
                     continue
                 seen.add(item.command_id)
                 with bind_correlation_id(item.env.correlation_id):
-                    decision = await decide(state, item.env)
+                    decision = await decide(state, item.env, now)
                 stream = decision.stream_id
                 expected = await state.stream_version(stream)
                 new_events = _decided_events(item.env, decision)
@@ -345,14 +400,51 @@ class CommandProcessor:
                 COMMANDS_REFUSED.labels(item.env.type, "rejected").inc()
         return handled
 
+    async def _reject_unverified(self, record: CommandRecord, refusal: Unverified) -> Handled:
+        """Settle a record the API did not sign: a `rejected` outcome naming why, nothing else.
+
+        Nothing of it is believed or stored but its command id and type (so that `GET
+        /commands/{id}` can say why); the log names the reason, never the record's values.
+        """
+        COMMANDS_UNVERIFIED.labels(refusal.value).inc()
+        command_id, message_type = _named_command(record.value)
+        key_ids = [value for name, value in record.headers if name == KEY_ID_HEADER]
+        log.warning(
+            "command.unverified", reason=refusal.value, message_type=message_type,
+            command_id=str(command_id) if command_id else None,
+            key_id=printable(key_ids[0].decode("utf-8", "replace"), limit=64) if key_ids else None,
+        )  # fmt: skip
+        if command_id is None:
+            return Handled.MALFORMED  # too broken to name a command: the log is all there is
+        row = outcome_row(
+            command_id=command_id,
+            command_type=storable_text(message_type or "unknown"),
+            status="rejected",
+            errors=[FieldError(field="signature", message=refusal.message)],
+        )
+        # Not for an id the API issued: a copy of a genuine command, put on another partition
+        # ahead of it, would otherwise settle it as rejected and the genuine one as a duplicate.
+        await self._store_outcome_rows([row], unless_issued=command_id)
+        return Handled.UNVERIFIED
+
     async def _record_malformed(self, raw: bytes, error: ContractError) -> None:
         row = _malformed_outcome(raw, error)
-        if row is None:
-            return
+        if row is not None:
+            await self._store_outcome_rows([row])
+
+    async def _store_outcome_rows(
+        self, rows: list[dict[str, Any]], *, unless_issued: UUID | None = None
+    ) -> None:
+        """Record outcomes of their own (a second one of a command is ignored), under the
+        fault policy; logged when they cannot be stored. None if the API issued
+        `unless_issued`."""
 
         async def store() -> None:
             async with self._store.transaction() as unit:
-                await record_outcomes(unit.connection, [row])
+                if unless_issued and await queries.command_issued(unit.connection, unless_issued):
+                    log.warning("command.unverified_copy", command_id=str(unless_issued))
+                    return
+                await record_outcomes(unit.connection, rows)
 
         try:
             await retry_classified(store, self._retry, event="command.settle_fault")
@@ -455,15 +547,7 @@ def _malformed_outcome(raw: bytes, error: ContractError) -> dict[str, Any] | Non
     PostgreSQL cannot hold (a NUL in its type, say).
     """
     errors = getattr(error, "errors", None) or [FieldError(field="type", message=str(error))]
-    data: dict[str, Any] = {}
-    try:
-        data = load_json_object(raw)
-        payload = data.get("payload")
-        command_id = UUID(str(payload.get("command_id"))) if isinstance(payload, dict) else None
-    except (ContractError, ValueError, RecursionError):
-        command_id = None
-    message_type = data.get("type")
-    shown_type = printable(message_type, limit=100) if isinstance(message_type, str) else None
+    command_id, shown_type = _named_command(raw)
     log.warning(
         "command.malformed",
         error=printable(str(error), limit=500),
@@ -478,6 +562,20 @@ def _malformed_outcome(raw: bytes, error: ContractError) -> dict[str, Any] | Non
         status="rejected",
         errors=storable_errors(errors),
     )
+
+
+def _named_command(raw: bytes) -> tuple[UUID | None, str | None]:
+    """The command id and (printable) type a record's value names, as far as they can be read."""
+    data: dict[str, Any] = {}
+    try:
+        data = load_json_object(raw)
+        payload = data.get("payload")
+        command_id = UUID(str(payload.get("command_id"))) if isinstance(payload, dict) else None
+    except (ContractError, ValueError, RecursionError):
+        command_id = None
+    message_type = data.get("type")
+    shown_type = printable(message_type, limit=100) if isinstance(message_type, str) else None
+    return command_id, shown_type
 
 
 def subscribe_command_processor(
@@ -500,12 +598,20 @@ def subscribe_command_processor(
     async def on_commands(message: KafkaMessage) -> None:
         records: Any = message.raw_message
         try:
-            await processor.handle_batch([bytes(record.value or b"") for record in records])
+            await processor.handle_records([_command_record(record) for record in records])
         except Exception:
             log.exception("command.failed_will_redeliver")
             # Seek back without spinning: the transient retries already waited their backoff.
             await asyncio.sleep(1.0)
             raise
+
+
+def _command_record(record: Any) -> CommandRecord:
+    """An aiokafka ConsumerRecord as the processor reads it."""
+    # Header values as they came (the tolerant parser may have replaced non-UTF-8 ones: then
+    # the signature does not match, which is the right answer for such a record).
+    headers = [(name, bytes(value or b"")) for name, value in record.headers or ()]
+    return CommandRecord(value=bytes(record.value or b""), key=record.key, headers=headers)
 
 
 async def run_command_processor(settings: Settings) -> None:
@@ -514,10 +620,12 @@ async def run_command_processor(settings: Settings) -> None:
     from sync_service.db.engine import create_engine
     from sync_service.topics import require_topics
 
+    verifier = settings.command_verifier()  # first: no key, no start
     await require_topics(settings, "command-processor", [PORTAL_COMMANDS])
     engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
     broker = service_broker(settings, "command-processor")
-    subscribe_command_processor(broker, settings, CommandProcessor(PostgresEventStore(engine)))
+    processor = CommandProcessor(PostgresEventStore(engine), verifier=verifier)
+    subscribe_command_processor(broker, settings, processor)
     try:
         await broker.start()
         log.info("command_processor.started", topic=settings.topic(PORTAL_COMMANDS))

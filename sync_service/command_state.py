@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contracts.cds import Account, Contact
 from sync_service.domain.catalog import Catalog
+from sync_service.domain.credentials import CredentialState
 from sync_service.domain.invitations import InvitationState
 from sync_service.domain.roles import Caller
 from sync_service.eventstore.base import NewEvent
@@ -75,6 +76,11 @@ class CommandState:
         """The contact a credential belongs to; None if it is unknown."""
         key = ("credential", credential_hash)
         return await self._remember(key, queries.caller_for_credential, credential_hash)
+
+    async def credential(self, credential_id: UUID) -> CredentialState | None:
+        """The credential with this id, if any."""
+        key = ("credential_id", credential_id)
+        return await self._remember(key, queries.credential, credential_id)
 
     async def contact(self, contact_id: UUID) -> Contact | None:
         """The contact record, if there is one."""

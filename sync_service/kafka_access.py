@@ -27,7 +27,7 @@ from contracts.topics import (
     SCM_INBOUND,
     SCM_SALESORDERS,
 )
-from sync_service.settings import Settings
+from sync_service.settings import MissingSetting, Settings
 
 __all__ = [
     "ROLES",
@@ -166,7 +166,7 @@ SERVICE_ROLES: Final[Mapping[str, Role]] = {
 """The role each `dualsync run <service>` acts as (the API's ops side acts as "ops" besides)."""
 
 
-class KafkaCredentialsMissing(ValueError):
+class KafkaCredentialsMissing(MissingSetting):
     """A role's Kafka password is not configured; the message names the variable to set."""
 
 

@@ -22,6 +22,7 @@ from sync_service.settings import Settings
 __all__ = [
     "COMMANDS_ACCEPTED",
     "COMMANDS_REFUSED",
+    "COMMANDS_UNVERIFIED",
     "DEAD_LETTERS",
     "EVENTS_STORED",
     "LATENCY_BUCKETS",
@@ -69,6 +70,13 @@ COMMANDS_REFUSED: Final = Counter(
     "or a redemption's refusal ('unknown', 'expired', 'used_up', 'wrong_contact'); by the "
     "command processor after the API took it: 'rejected' (a domain rule).",
     ["command", "reason"],
+)
+COMMANDS_UNVERIFIED: Final = Counter(
+    "dualsync_commands_unverified",
+    "Records of portal.commands.v1 the command processor rejected before deciding, by why: "
+    "'unsigned', 'unknown_key' (signed with a key it does not know), 'bad_signature'. Any of "
+    "them means something other than the portal API writes to the commands topic.",
+    ["reason"],
 )
 EVENTS_STORED: Final = Counter(
     "dualsync_events_stored",

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from sync_service.api_client import api_base_url
+from sync_service.api_client import call_api as _call
 from sync_service.settings import Settings
 
 __all__ = ["add_portal_invite_verb", "api_base_url", "run_portal_invite"]
@@ -48,39 +47,8 @@ def add_portal_invite_verb(verbs: Any) -> None:
     )  # fmt: skip
 
 
-def api_base_url(settings: Settings) -> str:
-    """The running API's address as seen from this machine."""
-    host = settings.api_host
-    if host in ("0.0.0.0", "::", ""):  # noqa: S104 - a listening address, not one we bind
-        host = "127.0.0.1"
-    return f"http://{host}:{settings.api_port}"
-
-
 class _Refused(Exception):
     pass
-
-
-def _call(
-    base: str, method: str, path: str, token: str, body: dict[str, Any] | None = None
-) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(  # noqa: S310 - our own API's http(s) URL
-        base + path, data=data, method=method,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )  # fmt: skip
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
-            return answer.status, json.loads(answer.read() or b"null")
-    except urllib.error.HTTPError as error:
-        text = error.read().decode("utf-8", "replace")
-        try:
-            problem = json.loads(text)
-            said = [problem.get("detail", "")]
-            said += [e.get("message", "") for e in problem.get("errors") or []]
-            detail = "; ".join(part for part in said if part) or text
-        except (ValueError, AttributeError):
-            detail = text
-        return error.code, detail
 
 
 def _wait_until_ready(base: str, token: str, wait_s: float) -> None:

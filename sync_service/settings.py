@@ -5,18 +5,33 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "get_settings"]
+from sync_service.command_signing import (
+    CommandSigner,
+    CommandVerifier,
+    SigningKey,
+    weak_key_problem,
+)
+
+__all__ = ["MissingSetting", "Settings", "get_settings"]
+
+
+class MissingSetting(ValueError):
+    """A setting the process cannot start without is not set; the message names it."""
 
 
 class Settings(BaseSettings):
     """Everything a dualsync process needs to know; defaults point at the local stack."""
 
+    # An invalid setting may be a secret (a weak key): its error never repeats the value.
     # `__` nests: DUALSYNC_KAFKA_PASSWORDS__API is kafka_passwords["api"].
     model_config = SettingsConfigDict(
-        env_prefix="DUALSYNC_", extra="ignore", env_nested_delimiter="__"
+        env_prefix="DUALSYNC_",
+        extra="ignore",
+        hide_input_in_errors=True,
+        env_nested_delimiter="__",
     )
 
     kafka_bootstrap: str = Field(
@@ -78,7 +93,28 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(
         default=None, description="bootstrap Administrator credential for the portal API"
     )
+    allow_weak_admin_token: bool = Field(
+        default=False,
+        description="development only: start the API with a short, low-entropy or well-known "
+        "admin_token instead of refusing it",
+    )
+    command_signing_key: SecretStr | None = Field(
+        default=None,
+        description="key the API signs portal commands with and the command processor verifies "
+        "(HMAC-SHA256; at least 43 random characters); both refuse to start without one",
+    )
+    command_signing_previous_keys: SecretStr | None = Field(
+        default=None,
+        description="earlier signing keys, comma-separated: commands they signed are still "
+        "accepted while a new key is rolled out; never used to sign",
+    )
     invitation_ttl_days: int = Field(default=7, ge=1)
+    credential_ttl_days: float = Field(
+        default=90.0,
+        gt=0,
+        description="how long a credential minted by redeeming an invitation works (days; "
+        "fractions allowed); then it gets 401 and the contact redeems a new invitation",
+    )
     default_company: str = Field(
         default="usmf", description="legal entity of a message whose record names none yet"
     )
@@ -157,6 +193,37 @@ class Settings(BaseSettings):
         default="auto", description="auto: readable in a terminal, JSON otherwise"
     )
 
+    @field_validator("command_signing_key", "command_signing_previous_keys")
+    @classmethod
+    def _strong_keys(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        keys = _keys_in(value) if info.field_name == "command_signing_previous_keys" else []
+        if info.field_name == "command_signing_key" and value is not None:
+            keys = [value.get_secret_value()]
+        # The message names the rule, never the key.
+        for key in keys:
+            if (problem := weak_key_problem(key)) is not None:
+                raise ValueError(f"a command signing key {problem}")
+        return value
+
+    def command_signer(self) -> CommandSigner:
+        """The signer of the API's commands; MissingSetting when no key is configured."""
+        return CommandSigner(self._current_signing_key())
+
+    def command_verifier(self) -> CommandVerifier:
+        """The command processor's verifier: the current key and the previous ones."""
+        previous = [
+            SigningKey.from_text(key) for key in _keys_in(self.command_signing_previous_keys)
+        ]
+        return CommandVerifier([self._current_signing_key(), *previous])
+
+    def _current_signing_key(self) -> SigningKey:
+        if self.command_signing_key is None:
+            raise MissingSetting(
+                "DUALSYNC_COMMAND_SIGNING_KEY is not set: the portal API and the command processor "
+                "need the same key to sign and verify commands"
+            )
+        return SigningKey.from_text(self.command_signing_key.get_secret_value())
+
     def allowed_host_names(self) -> list[str]:
         """`allowed_hosts` as a list, lower-cased."""
         return [name.strip().lower() for name in self.allowed_hosts.split(",") if name.strip()]
@@ -173,6 +240,13 @@ class Settings(BaseSettings):
         The logical name stays what the database records (processed messages, dead letters).
         """
         return f"{self.topic_prefix}{name}"
+
+
+def _keys_in(value: SecretStr | None) -> list[str]:
+    """The keys of a signing-key setting (several, comma-separated, for the previous ones)."""
+    if value is None:
+        return []
+    return [key.strip() for key in value.get_secret_value().split(",") if key.strip()]
 
 
 @lru_cache(maxsize=1)

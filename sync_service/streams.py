@@ -4,6 +4,7 @@
 | --- | --- | --- |
 | `contact-{contact_id}` | contact | ContactUpserted; CommandRejected of UpsertContact |
 | `invitation-{invitation_id}` | invitation | InvitationIssued, InvitationRedeemed; rejections |
+| `credential-{credential_id}` | credential | CredentialRevoked; rejected RevokeCredentials |
 | `order-{order_id}` | order | OrderSubmitted, OrderSyncStatusChanged; rejected SubmitOrders |
 | `account-{company}-{account_number}` | account | CustomerAccountUpserted |
 | `product-{company}-{product_number}` | product | ProductUpserted |
@@ -22,6 +23,7 @@ from uuid import UUID
 __all__ = [
     "ACCOUNT",
     "CONTACT",
+    "CREDENTIAL",
     "INVITATION",
     "ORDER",
     "PRICELIST",
@@ -29,6 +31,7 @@ __all__ = [
     "account_stream",
     "aggregate_id",
     "contact_stream",
+    "credential_stream",
     "invitation_stream",
     "order_stream",
     "price_stream",
@@ -38,6 +41,7 @@ __all__ = [
 
 CONTACT: Final = "contact"
 INVITATION: Final = "invitation"
+CREDENTIAL: Final = "credential"
 ORDER: Final = "order"
 ACCOUNT: Final = "account"
 PRODUCT: Final = "product"
@@ -52,6 +56,11 @@ def contact_stream(contact_id: UUID) -> str:
 def invitation_stream(invitation_id: UUID) -> str:
     """The stream of one invitation and its redemptions."""
     return f"{INVITATION}-{invitation_id}"
+
+
+def credential_stream(credential_id: UUID) -> str:
+    """The stream of one credential's later life (its birth is in its invitation's stream)."""
+    return f"{CREDENTIAL}-{credential_id}"
 
 
 def order_stream(order_id: UUID) -> str:

@@ -22,6 +22,7 @@ from sync_service.kafka_access import client_options
 from sync_service.kafka_acls import apply_acls, delete_acls
 from sync_service.settings import Settings
 from sync_service.topics import ensure_topics
+from tests.command_signing import new_signing_key
 from tests.stack import Stack, provide_stack
 
 # The private stack that outage tests stop and start (never the shared one below).
@@ -136,6 +137,7 @@ async def settings(stack: Stack, database_url: str, topic_prefix: str) -> Settin
         connect_timeout_s=10.0,
         # The ASGI clients' base URL (http://portal.test) and the live servers' 127.0.0.1.
         allowed_hosts="portal.test,127.0.0.1,localhost",
+        command_signing_key=new_signing_key(),
     )
     await ensure_topics(settings)
     await apply_acls(settings)

@@ -34,6 +34,7 @@ from sync_service.projections.worker import CONSUMER_GROUP as PROJECTIONS_GROUP
 from sync_service.relay import RELAY_CHECKPOINT
 from sync_service.settings import Settings
 from sync_service.streams import order_stream
+from tests.command_signing import signed_headers
 from tests.kafka_offsets import all_consumed
 from tests.kafka_roles import as_role
 from tests.sync_service.factories import submit_order
@@ -59,7 +60,9 @@ async def send_orders(settings: Settings, count: int) -> list[uuid.UUID]:
                 order_id=uuid.uuid4(), requested_receipt_date=date.today() + timedelta(days=30)
             )
             value = to_json_bytes(command_envelope(command, company="usmf"))
-            await producer.send(settings.topic(PORTAL_COMMANDS), value, key=command_key(command))
+            key = command_key(command)
+            headers = signed_headers(settings, key, value)
+            await producer.send(settings.topic(PORTAL_COMMANDS), value, key=key, headers=headers)
             order_ids.append(command.order_id)
         await producer.flush()
     finally:

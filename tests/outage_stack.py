@@ -19,6 +19,7 @@ from sync_service.db.migrate import upgrade_to_head
 from sync_service.kafka_acls import apply_acls
 from sync_service.settings import Settings
 from sync_service.topics import ensure_topics
+from tests.command_signing import new_signing_key
 from tests.conftest import _admin, _drop, _with_database
 
 
@@ -54,6 +55,7 @@ async def outage_settings(
         topic_prefix=f"outage-{uuid.uuid4().hex[:10]}.",
         connect_timeout_s=5.0,
         allowed_hosts="portal.test,127.0.0.1,localhost",  # the ASGI clients, the live servers
+        command_signing_key=new_signing_key(),
     )
     await ensure_topics(settings)
     await apply_acls(settings)

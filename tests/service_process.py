@@ -45,6 +45,7 @@ class ServiceProcess:
             **kafka_environment(settings),
             "DUALSYNC_LOG_FORMAT": "json",
             "DUALSYNC_LOG_LEVEL": "INFO",
+            **_signing_keys(settings),
             **env,
         }
         name = "-".join(args) + f"-{time.monotonic_ns()}"
@@ -108,3 +109,12 @@ class ServiceProcess:
     def tail(self, lines: int = 30) -> str:
         """The end of the process's log, to explain a failure."""
         return self.child.tail(lines)
+
+
+def _signing_keys(settings: Settings) -> dict[str, str]:
+    """The command signing keys of `settings`, as a service process reads them."""
+    keys = {
+        "DUALSYNC_COMMAND_SIGNING_KEY": settings.command_signing_key,
+        "DUALSYNC_COMMAND_SIGNING_PREVIOUS_KEYS": settings.command_signing_previous_keys,
+    }
+    return {name: key.get_secret_value() for name, key in keys.items() if key is not None}

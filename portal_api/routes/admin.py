@@ -1,4 +1,4 @@
-"""Administrators: contact records and invitations (SPEC §7)."""
+"""Administrators: contact records, invitations and the contacts' credentials (SPEC §7)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ from fastapi.responses import JSONResponse
 
 from contracts.bounds import EMAIL_MAX, SINGLE_LINE_PATTERN
 from contracts.cds import Contact
-from portal_api.administration import issue_invitation, save_contact
+from portal_api.administration import (
+    contact_credentials,
+    issue_invitation,
+    revoke_credential,
+    save_contact,
+)
 from portal_api.auth import AdminCaller
 from portal_api.dispatch import pending_response
 from portal_api.openapi import (
@@ -25,9 +30,11 @@ from portal_api.schemas import (
     CommandPending,
     ContactBody,
     ContactView,
+    CredentialView,
     InvitationCreated,
     InvitationPending,
     InviteBody,
+    RevocationPending,
 )
 from sync_service.writemodel.base import WriteModelReader
 
@@ -107,3 +114,35 @@ async def invite(body: InviteBody, caller: AdminCaller, request: Request) -> Any
         # The code is shown now or never: it works as soon as the command is accepted.
         return pending_response(issued.command_id, {"invitation": created})
     return JSONResponse(created, status_code=201)
+
+
+@router.get(
+    "/contacts/{contact_id}/credentials",
+    response_model=list[CredentialView],
+    responses={**ADMIN_ONLY, **problem_answers(404), **WITH_PARAMETERS},
+)
+async def list_credentials(
+    contact_id: UUID, caller: AdminCaller, request: Request
+) -> list[CredentialView]:
+    """The contact's credentials, newest first, revoked and expired ones too (never a secret)."""
+    return await contact_credentials(request, contact_id)
+
+
+@router.post(
+    "/contacts/{contact_id}/credentials/{credential_id}/revoke",
+    response_model=CredentialView,
+    responses={
+        202: {"model": RevocationPending, "description": "accepted; the outcome is not known yet"},
+        **ADMIN_ONLY,
+        **problem_answers(404, 409),
+        **WITH_PARAMETERS,
+    },
+)
+async def revoke(
+    contact_id: UUID, credential_id: UUID, caller: AdminCaller, request: Request
+) -> Any:
+    """Revoke one of the contact's credentials; 200 once it gets 401, from the next request on."""
+    revoked = await revoke_credential(request, caller, contact_id, credential_id)
+    if revoked.credential is None:
+        return pending_response(revoked.command_id)
+    return revoked.credential

@@ -31,12 +31,21 @@ async def redeem(body: RedeemBody, request: Request) -> Any:
     """200 with a credential for the invited contact; 404/410/409 for unknown/expired/used."""
     redeemed = await redeem_invitation(request, body.code)
     if not redeemed.accepted:
-        extra = {"credential": redeemed.credential, "contact_id": str(redeemed.contact_id)}
+        extra = {
+            "credential": redeemed.credential,
+            "credential_id": str(redeemed.credential_id),
+            "expires_at": redeemed.expires_at.isoformat(),
+            "contact_id": str(redeemed.contact_id),
+        }
         return pending_response(redeemed.command_id, extra)
     reader: WriteModelReader = request.app.state.reader
     contact = await reader.contact(redeemed.contact_id)
     roles = sorted(contact.web_roles) if contact else []
     answer = Redeemed(
-        credential=redeemed.credential, contact_id=redeemed.contact_id, web_roles=roles
+        credential=redeemed.credential,
+        credential_id=redeemed.credential_id,
+        expires_at=redeemed.expires_at,
+        contact_id=redeemed.contact_id,
+        web_roles=roles,
     )
     return JSONResponse(answer.model_dump(mode="json"))

@@ -1,4 +1,5 @@
-"""Administration (issue 12 item 7): find, create and edit contacts; invite them; invitations.
+"""Administration (issue 12 item 7): find, create and edit contacts; invite them; invitations;
+a contact's credentials, and revoking one (issue 16).
 
 Every save and invitation goes through portal_api.administration, as the JSON routes do; the
 pages only turn forms into the API's request bodies and the API's refusals into messages.
@@ -17,9 +18,14 @@ from starlette.requests import Request
 
 from contracts.cds import Contact
 from contracts.errors import FieldError
-from portal_api.administration import issue_invitation, save_contact
+from portal_api.administration import (
+    contact_credentials,
+    issue_invitation,
+    revoke_credential,
+    save_contact,
+)
 from portal_api.problems import Problem, validated
-from portal_api.schemas import ContactBody, ContactSearch, InviteBody
+from portal_api.schemas import ContactBody, ContactSearch, CredentialView, InviteBody
 from portal_web.pages.admin_forms import (
     CONTACT_FIELDS,
     WEB_ROLE_CHOICES,
@@ -56,7 +62,7 @@ def _page_number(text: str) -> int:
     return int(text) if text.isdigit() and 0 < len(text) < 6 and int(text) > 0 else 1
 
 
-def _contact_id(text: str) -> UUID:
+def _path_id(text: str) -> UUID:
     try:
         return UUID(text)
     except ValueError:
@@ -112,21 +118,64 @@ async def edit_contact(
     saved: Annotated[str | None, Query()] = None,
 ) -> HTMLResponse:
     """The contact's record in a form, its invitations, and Invite."""
-    found_id = _contact_id(contact_id)
+    found_id = _path_id(contact_id)
     contact = await _reader(request).contact(found_id)
     if contact is None and saved != "pending":
         raise PageNotFound
+    return await _saved_contact_page(request, visitor, found_id, contact, saved=saved)
+
+
+async def _saved_contact_page(
+    request: Request,
+    visitor: Visitor,
+    contact_id: UUID,
+    contact: Contact | None,
+    *,
+    saved: str | None = None,
+    revoke_problem: Problem | None = None,
+) -> HTMLResponse:
+    """The page of a stored contact: its record, invitations and credentials."""
+    credentials: list[CredentialView] = []
+    if contact is not None:
+        credentials = await contact_credentials(request, contact_id)
     return _contact_page(
         request,
         visitor,
-        found_id,
+        contact_id,
         contact,
         values=contact_values(contact),
         saved=saved,
         invitations=await _reader(request).invitations(
-            datetime.now(UTC), limit=PAGE_SIZE, contact_id=found_id
+            datetime.now(UTC), limit=PAGE_SIZE, contact_id=contact_id
         ),
+        credentials=credentials,
+        revoke_problem=revoke_problem,
     )
+
+
+@router.post(
+    "/admin/contacts/{contact_id}/credentials/{credential_id}/revoke",
+    response_class=HTMLResponse,
+)
+async def revoke_credential_form(
+    request: Request, visitor: AdminVisitor, form: CheckedForm, contact_id: str, credential_id: str
+) -> Response:
+    """Revoke as `POST /admin/contacts/{id}/credentials/{credential_id}/revoke` does."""
+    found_id, revoked_id = _path_id(contact_id), _path_id(credential_id)
+    try:
+        revoked = await revoke_credential(request, visitor.caller, found_id, revoked_id)
+    except Problem as refused:
+        contact = await _reader(request).contact(found_id)
+        if refused.status not in (404, 409) or contact is None:
+            raise
+        page = await _saved_contact_page(
+            request, visitor, found_id, contact, revoke_problem=refused
+        )
+        page.status_code = refused.status
+        return page
+    outcome = "yes" if revoked.credential is not None else "pending"
+    location = f"/portal/admin/contacts/{found_id}?{urlencode({'revoked': outcome})}"
+    return RedirectResponse(location, status_code=303)
 
 
 @router.post("/admin/contacts/{contact_id}", response_class=HTMLResponse)
@@ -134,7 +183,7 @@ async def save_contact_form(
     request: Request, visitor: AdminVisitor, form: CheckedForm, contact_id: str
 ) -> Response:
     """Create or update the contact as `PUT /admin/contacts/{contact_id}` does, then show it."""
-    found_id = _contact_id(contact_id)
+    found_id = _path_id(contact_id)
     data = contact_data(form)
     try:
         saved = await save_contact(request, visitor.caller, found_id, validated(ContactBody, data))
@@ -159,6 +208,8 @@ def _contact_page(
     values: dict[str, Any],
     saved: str | None = None,
     invitations: list[ListedInvitation] | None = None,
+    credentials: list[CredentialView] | None = None,
+    revoke_problem: Problem | None = None,
     problem: Problem | None = None,
 ) -> HTMLResponse:
     errors = sort_errors(problem.errors if problem else [], _CONTACT_FORM_FIELDS)
@@ -178,6 +229,9 @@ def _contact_page(
         problems=[error.message for error in errors.other],
         saved=saved,
         invitations=invitations or [],
+        credentials=credentials or [],
+        revoked=request.query_params.get("revoked"),
+        revoke_problem=revoke_problem.detail if revoke_problem else None,
         fields=CONTACT_FIELDS,
         role_choices=WEB_ROLE_CHOICES,
         ttl_days=settings.invitation_ttl_days,

@@ -172,12 +172,20 @@ invitations = Table(
     CheckConstraint("kind IN ('single', 'group')", name="kind"),
 )
 
+# The secret is stored nowhere; its hash finds the row, its id (derived from the hash) names it.
 credentials = Table(
     "credentials",
     metadata,
     Column("credential_hash", Text, primary_key=True),
     Column("contact_id", Uuid, nullable=False),
     Column("invitation_id", Uuid, nullable=False),
+    Column("credential_id", Uuid, nullable=False),
+    Column("created_at", DateTime(timezone=True)),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("revoked_by", Text),
+    UniqueConstraint("credential_id"),
+    Index("ix_credentials_contact_id", "contact_id"),
 )
 
 command_outcomes = Table(

@@ -11,11 +11,13 @@ from uuid import UUID
 from contracts.cds import Account, Contact
 from contracts.errors import FieldError
 from sync_service.domain.catalog import Catalog
+from sync_service.domain.credentials import CredentialState
 from sync_service.domain.invitations import InvitationState, InvitationStatus
 from sync_service.domain.roles import Caller
 
 __all__ = [
     "CommandOutcome",
+    "CredentialHolder",
     "IdempotencyKeyReused",
     "ListedInvitation",
     "ProductOffer",
@@ -45,6 +47,14 @@ class ListedInvitation:
     """At the time the list was read (sync_service.domain.invitations.invitation_status)."""
     contact_name: str | None
     contact_email: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CredentialHolder:
+    """A credential found by its hash, and the contact holding it with its roles as of now."""
+
+    caller: Caller
+    credential: CredentialState
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,7 +100,18 @@ class WriteModelReader(Protocol):
         ...
 
     async def caller_for_credential(self, credential_hash: str) -> Caller | None:
-        """The contact this credential belongs to, with its current roles; None if unknown."""
+        """The contact this credential belongs to, with its current roles; None if unknown.
+
+        Whether it still works (expiry, revocation) is `credential_holder`'s to tell."""
+        ...
+
+    async def credential_holder(self, credential_hash: str) -> CredentialHolder | None:
+        """The credential with this hash (expired or revoked too) and its contact; None if
+        unknown."""
+        ...
+
+    async def credentials_of(self, contact_id: UUID) -> list[CredentialState]:
+        """The contact's credentials, revoked and expired ones too, newest first."""
         ...
 
     async def invitation_by_code_hash(self, code_hash: str) -> InvitationState | None:

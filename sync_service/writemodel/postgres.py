@@ -14,11 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from contracts.cds import Account, Contact
 from sync_service.db.schema import command_issuers, idempotency_keys
 from sync_service.domain.catalog import Catalog
+from sync_service.domain.credentials import CredentialState
 from sync_service.domain.invitations import InvitationState
 from sync_service.domain.roles import Caller
 from sync_service.writemodel import queries
 from sync_service.writemodel.base import (
     CommandOutcome,
+    CredentialHolder,
     IdempotencyKeyReused,
     ListedInvitation,
     ProductOffer,
@@ -64,6 +66,17 @@ class PostgresWriteModelReader:
         """The contact this credential belongs to, with its current roles; None if unknown."""
         async with self._connect() as connection:
             return await queries.caller_for_credential(connection, credential_hash)
+
+    async def credential_holder(self, credential_hash: str) -> CredentialHolder | None:
+        """The credential with this hash (expired or revoked too) and its contact; None if
+        unknown."""
+        async with self._connect() as connection:
+            return await queries.credential_holder(connection, credential_hash)
+
+    async def credentials_of(self, contact_id: UUID) -> list[CredentialState]:
+        """The contact's credentials, revoked and expired ones too, newest first."""
+        async with self._connect() as connection:
+            return await queries.credentials_of(connection, contact_id)
 
     async def invitation_by_code_hash(self, code_hash: str) -> InvitationState | None:
         """The invitation issued with this code, if any."""

@@ -26,6 +26,7 @@ from sync_service.db.schema import (
     price_list_prices,
     products,
 )
+from sync_service.domain.credentials import credential_id
 from sync_service.eventstore import NewEvent
 from sync_service.streams import aggregate_id
 
@@ -42,6 +43,7 @@ ACCEPTED_COMMAND_OF: Final = {
     "ContactUpserted": "UpsertContact",
     "InvitationIssued": "InviteContact",
     "InvitationRedeemed": "RedeemInvitation",
+    "CredentialRevoked": "RevokeCredential",
     "OrderSubmitted": "SubmitOrder",
 }
 """The command whose acceptance each event records (its causation id is the command's id)."""
@@ -234,12 +236,27 @@ async def _invitation_redeemed(
         .where(invitations.c.invitation_id == invitation_id)
         .values(redemptions=payload["redemption"])
     )
+    expires_at = payload.get("expires_at")
     await connection.execute(
         insert(credentials).values(
             credential_hash=payload["credential_hash"],
+            credential_id=credential_id(payload["credential_hash"]),
             contact_id=UUID(payload["contact_id"]),
             invitation_id=invitation_id,
+            created_at=event.occurred_at,
+            expires_at=None if expires_at is None else datetime.fromisoformat(expires_at),
         )
+    )
+
+
+async def _credential_revoked(
+    connection: AsyncConnection, _stream_id: str, _version: int, event: NewEvent
+) -> None:
+    payload = event.payload
+    await connection.execute(
+        update(credentials)
+        .where(credentials.c.credential_id == UUID(payload["credential_id"]))
+        .values(revoked_at=event.occurred_at, revoked_by=payload["revoked_by"])
     )
 
 
@@ -250,4 +267,5 @@ _APPLY: Final[Mapping[str, _Apply]] = {
     "PriceListPriceUpserted": _price_upserted,
     "InvitationIssued": _invitation_issued,
     "InvitationRedeemed": _invitation_redeemed,
+    "CredentialRevoked": _credential_revoked,
 }

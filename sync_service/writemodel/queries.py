@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contracts.cds import Account, Contact, Product
 from contracts.errors import FieldError
 from sync_service.db.schema import (
+    command_issuers,
     command_outcomes,
     contacts,
     credentials,
@@ -22,20 +23,30 @@ from sync_service.db.schema import (
     products,
 )
 from sync_service.domain.catalog import Catalog, sales_units
+from sync_service.domain.credentials import CredentialState
 from sync_service.domain.invitations import InvitationState, invitation_status
 from sync_service.domain.roles import BOOTSTRAP_ACTOR, Caller
-from sync_service.writemodel.base import CommandOutcome, ListedInvitation, ProductOffer
+from sync_service.writemodel.base import (
+    CommandOutcome,
+    CredentialHolder,
+    ListedInvitation,
+    ProductOffer,
+)
 
 __all__ = [
     "all_customer_accounts",
     "caller_for_actor",
     "caller_for_credential",
     "catalog",
+    "command_issued",
     "command_outcome",
     "contact",
     "contact_list",
     "contacts_by_email",
     "contacts_of_account",
+    "credential",
+    "credential_holder",
+    "credentials_of",
     "customer_account",
     "invitation",
     "invitation_by_code_hash",
@@ -141,6 +152,57 @@ async def caller_for_credential(connection: AsyncConnection, credential_hash: st
     if row is None:
         return None
     return Caller.contact(row.contact_id, list(row.web_roles or []))
+
+
+def _credential(row: RowMapping) -> CredentialState:
+    return CredentialState(
+        credential_id=row["credential_id"],
+        contact_id=row["contact_id"],
+        invitation_id=row["invitation_id"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
+        revoked_by=row["revoked_by"],
+    )
+
+
+# Every column but the hash: what leaves this module never carries it.
+_CREDENTIAL_COLUMNS = [c for c in credentials.c if c.name != "credential_hash"]
+
+
+async def credential_holder(
+    connection: AsyncConnection, credential_hash: str
+) -> CredentialHolder | None:
+    """The credential with this hash and its contact (roles as of now); None if unknown."""
+    query = (
+        select(*_CREDENTIAL_COLUMNS, contacts.c.web_roles)
+        .select_from(
+            credentials.outerjoin(contacts, credentials.c.contact_id == contacts.c.contact_id)
+        )
+        .where(credentials.c.credential_hash == credential_hash)
+    )
+    row = (await connection.execute(query)).mappings().first()
+    if row is None:
+        return None
+    caller = Caller.contact(row["contact_id"], list(row["web_roles"] or []))
+    return CredentialHolder(caller=caller, credential=_credential(row))
+
+
+async def credential(connection: AsyncConnection, credential_id: UUID) -> CredentialState | None:
+    """The credential with this id, if any."""
+    query = select(*_CREDENTIAL_COLUMNS).where(credentials.c.credential_id == credential_id)
+    row = (await connection.execute(query)).mappings().first()
+    return None if row is None else _credential(row)
+
+
+async def credentials_of(connection: AsyncConnection, contact_id: UUID) -> list[CredentialState]:
+    """The contact's credentials, revoked and expired ones too, newest first."""
+    query = (
+        select(*_CREDENTIAL_COLUMNS)
+        .where(credentials.c.contact_id == contact_id)
+        .order_by(credentials.c.created_at.desc().nulls_last(), credentials.c.credential_id)
+    )
+    return [_credential(row) for row in (await connection.execute(query)).mappings()]
 
 
 async def invitation(connection: AsyncConnection, invitation_id: UUID) -> InvitationState | None:
@@ -285,3 +347,9 @@ async def command_outcome(connection: AsyncConnection, command_id: UUID) -> Comm
         aggregate_id=row["aggregate_id"],
         recorded_at=row["recorded_at"],
     )
+
+
+async def command_issued(connection: AsyncConnection, command_id: UUID) -> bool:
+    """Whether the API recorded an issuer for this command id (it does before publishing)."""
+    query = select(command_issuers.c.command_id).where(command_issuers.c.command_id == command_id)
+    return await connection.scalar(query) is not None

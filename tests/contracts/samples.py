@@ -20,6 +20,7 @@ from contracts.commands import (
     InviteContact,
     OrderLineRequest,
     RedeemInvitation,
+    RevokeCredential,
     SubmitOrder,
     UpsertContact,
 )
@@ -29,6 +30,7 @@ from contracts.errors import FieldError
 from contracts.events import (
     CommandRejected,
     ContactUpserted,
+    CredentialRevoked,
     CustomerAccountUpserted,
     InvitationIssued,
     InvitationRedeemed,
@@ -51,6 +53,7 @@ JANE = UUID("00000000-0000-4000-8000-00000000000a")
 ORDER = UUID("00000000-0000-4000-8000-0000000000b1")
 INVITATION = UUID("00000000-0000-4000-8000-0000000000c1")
 COMMAND = UUID("00000000-0000-4000-8000-0000000000d1")
+CREDENTIAL = UUID("00000000-0000-4000-8000-0000000000e1")
 WHEN = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 
 ACCOUNT = Account(
@@ -221,6 +224,13 @@ SAMPLES: dict[str, Message] = {
             code_hash="sha256:" + "ab" * 32,
             contact_id=JANE,
             credential_hash="sha256:" + "cd" * 32,
+            credential_expires_at=WHEN + timedelta(days=90),
+        ),
+        RevokeCredential(
+            command_id=COMMAND,
+            issued_by="admin",
+            contact_id=JANE,
+            credential_id=CREDENTIAL,
         ),
         SUBMIT_ORDER,
         ContactUpserted(contact=CONTACT),
@@ -240,7 +250,9 @@ SAMPLES: dict[str, Message] = {
             contact_id=JANE,
             credential_hash="sha256:" + "cd" * 32,
             redemption=2,
+            expires_at=WHEN + timedelta(days=90),
         ),
+        CredentialRevoked(contact_id=JANE, credential_id=CREDENTIAL, revoked_by="admin"),
         OrderSubmitted(order=SALES_ORDER, submitted_by=str(JANE)),
         OrderSyncStatusChanged(
             salesorderid=ORDER,

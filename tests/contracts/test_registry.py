@@ -47,8 +47,8 @@ def _wire(message_type: str = "SubmitOrder") -> dict[str, Any]:
 def test_every_command_event_and_scm_record_is_registered_under_its_type() -> None:
     expected = {cls.message_type: cls for cls in (*COMMAND_TYPES, *EVENT_TYPES, *SCM_RECORD_TYPES)}
     assert {k: v for k, v in MESSAGE_TYPES.items() if k != "DeadLetter"} == expected
-    assert len(COMMAND_TYPES) == 4
-    assert len(EVENT_TYPES) == 9
+    assert len(COMMAND_TYPES) == 5
+    assert len(EVENT_TYPES) == 10
     for message_type, cls in MESSAGE_TYPES.items():
         assert message_class(message_type) is cls
         assert cls.message_type == message_type == cls.__name__

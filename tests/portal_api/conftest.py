@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -30,7 +31,8 @@ from sync_service.settings import Settings
 from sync_service.topics import ensure_topics
 from tests.kafka_roles import role_broker
 
-ADMIN_TOKEN = "test-admin-token"
+# Strong, as the API demands (a weak token is refused at start): fresh for each test run.
+ADMIN_TOKEN = secrets.token_urlsafe(32)
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
@@ -57,7 +59,11 @@ async def running_portal(settings: Settings) -> AsyncIterator[Portal]:
     await ensure_topics(settings, [PORTAL_COMMANDS, CDS_EVENTS])
     # One broker per role, as `dualsync run all` has them.
     broker = role_broker(settings, "command-processor")
-    subscribe_command_processor(broker, settings, CommandProcessor(store, max_backoff_s=0.2))
+    subscribe_command_processor(
+        broker,
+        settings,
+        CommandProcessor(store, verifier=settings.command_verifier(), max_backoff_s=0.2),
+    )
     projections = role_broker(settings, "projections")
     subscribe_projections(projections, settings, ProjectionsWorker(engine))
     await broker.start()

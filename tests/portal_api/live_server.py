@@ -19,6 +19,7 @@ import uvicorn
 from sync_service.demo_data import JANE_CONTACT_ID
 from sync_service.service_runner import api_server_config
 from sync_service.settings import Settings
+from tests.command_signing import new_signing_key
 from tests.conftest import _PREFIXES, _admin, _drop, _with_database
 from tests.portal_api.conftest import ADMIN_TOKEN, running_portal
 from tests.portal_api.views_helpers import credential
@@ -58,6 +59,7 @@ async def _serve(
         allowed_hosts="127.0.0.1,portal.test",  # the socket's clients, the ASGI client
         # schemathesis sends wrong credentials on purpose, many times, from this one address.
         bearer_failures_per_minute=1_000_000,
+        command_signing_key=new_signing_key(),
     )
     try:
         async with running_portal(settings) as portal:

@@ -78,7 +78,7 @@ def test_routes_declare_the_answers_they_can_give(document: dict[str, Any]) -> N
         if path.startswith(("/admin", "/ops", "/account", "/products", "/orders")):
             assert {"401", "403"} <= statuses, where
             assert operation["security"] == [{"bearer": []}], where
-        elif path.startswith("/commands"):  # its issuer's (or an Administrator's), 404 to others
+        elif path.startswith(("/commands", "/credentials")):  # the caller's own; 404 to others
             assert {"401", "404"} <= statuses, where
             assert operation["security"] == [{"bearer": []}], where
         else:

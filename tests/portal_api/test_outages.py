@@ -6,6 +6,7 @@ with Retry-After where a request needs the one that is away, /readyz naming it, 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from tests.portal_api.views_helpers import ORDER
 
 pytestmark = pytest.mark.integration
 
-ADMIN_TOKEN = "outage-admin-token"
+ADMIN_TOKEN = secrets.token_urlsafe(32)
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 # The bootstrap administrator has no contact: the order names the customer it is for.
 ADMIN_ORDER = {**ORDER, "company": "usmf", "customer_account": "US-001"}
@@ -59,7 +60,11 @@ async def api(outage_settings: Settings) -> AsyncIterator[Api]:
     await seed_demo(store)
     await ensure_topics(settings, [PORTAL_COMMANDS, CDS_EVENTS])
     broker = role_broker(settings, "command-processor", graceful_timeout=2.0)
-    subscribe_command_processor(broker, settings, CommandProcessor(store, max_backoff_s=0.2))
+    subscribe_command_processor(
+        broker,
+        settings,
+        CommandProcessor(store, verifier=settings.command_verifier(), max_backoff_s=0.2),
+    )
     await broker.start()
     app = create_app(settings)
     try:

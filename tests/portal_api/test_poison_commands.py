@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 from contracts.topics import PORTAL_COMMANDS
 from sync_service.command_processor import command_key
 from sync_service.demo_data import JANE_CONTACT_ID, SAM_CONTACT_ID
+from tests.command_signing import signed_headers
 from tests.kafka_roles import as_role
 from tests.portal_api.conftest import ADMIN, Portal
 from tests.portal_api.views_helpers import credential, eventually, order_ids
@@ -29,7 +30,10 @@ async def _send(portal: Portal, key: bytes, *values: bytes) -> None:
     await producer.start()
     try:
         for value in values:
-            await producer.send_and_wait(portal.settings.topic(PORTAL_COMMANDS), value, key=key)
+            headers = signed_headers(portal.settings, key, value)  # what a key holder could send
+            await producer.send_and_wait(
+                portal.settings.topic(PORTAL_COMMANDS), value, key=key, headers=headers
+            )
     finally:
         await producer.stop()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import httpx
@@ -13,7 +14,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from portal_api.app import create_app
 from sync_service.settings import Settings
 
-ADMIN = {"Authorization": "Bearer test-admin-token"}
+ADMIN_TOKEN = secrets.token_urlsafe(32)
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 class _FailingReader:
@@ -27,7 +29,7 @@ class _FailingReader:
 
 
 async def _find_contacts(settings: Settings, error: Exception) -> httpx.Response:
-    app = create_app(settings.model_copy(update={"admin_token": SecretStr("test-admin-token")}))
+    app = create_app(settings.model_copy(update={"admin_token": SecretStr(ADMIN_TOKEN)}))
     app.state.reader = _FailingReader(error)
     # Starlette re-raises an unhandled error after answering, for the server's log.
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

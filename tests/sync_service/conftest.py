@@ -40,5 +40,5 @@ async def demo(pg_store: PostgresEventStore) -> PostgresEventStore:
 
 
 @pytest.fixture
-def processor(demo: PostgresEventStore) -> CommandProcessor:
-    return CommandProcessor(demo, max_backoff_s=0.2)
+def processor(demo: PostgresEventStore, settings: Settings) -> CommandProcessor:
+    return CommandProcessor(demo, verifier=settings.command_verifier(), max_backoff_s=0.2)

@@ -44,3 +44,26 @@ def test_migrate_reports_the_head_revision(stack: object, database_url: str) -> 
     result = _run("migrate", env={"DUALSYNC_DATABASE_URL": database_url})
     assert result.returncode == 0, result.stderr
     assert f"database schema at revision {head_revision()}" in result.stdout
+
+
+@pytest.mark.parametrize("service", ["api", "command-processor", "all"])
+def test_a_service_that_signs_or_verifies_commands_refuses_to_start_without_a_key(
+    service: str,
+) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DUALSYNC_COMMAND_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "sync_service.cli", "run", service],
+        env=environment, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "dualsync: error: DUALSYNC_COMMAND_SIGNING_KEY is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_weak_signing_key_is_refused_by_name_without_showing_it() -> None:
+    weak = "dualsync-dev-signing-key"
+    result = _run("run", "command-processor", env={"DUALSYNC_COMMAND_SIGNING_KEY": weak})
+    assert result.returncode == 2
+    assert "dualsync: error: DUALSYNC_COMMAND_SIGNING_KEY:" in result.stderr
+    assert "at least 43 characters" in result.stderr
+    assert weak not in result.stderr and "Traceback" not in result.stderr

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from contracts.commands import RevokeCredential
 from sync_service.command_processor import CommandProcessor, Handled
 from sync_service.demo_data import JANE_CONTACT_ID, SAM_CONTACT_ID
-from sync_service.domain.credentials import hash_secret, new_secret
+from sync_service.domain.credentials import credential_id, hash_secret, new_secret
 from sync_service.eventstore.postgres import PostgresEventStore
 from sync_service.writemodel.postgres import PostgresWriteModelReader
 from tests.sync_service.factories import invite, redeem, submit_order, upsert_contact, wire
@@ -126,3 +127,38 @@ async def test_only_an_administrator_changes_contacts(
     by_jane = upsert_contact(uuid.uuid4(), issued_by=str(JANE_CONTACT_ID))
     assert await processor.handle(wire(by_jane)) is Handled.REJECTED
     assert await _fields(reader, by_jane.command_id) == ["issued_by"]
+
+
+async def test_a_credential_is_revoked_by_an_administrator_or_its_contact_only(
+    processor: CommandProcessor, reader: PostgresWriteModelReader, demo: PostgresEventStore
+) -> None:
+    code, credential = new_secret(), new_secret()
+    assert await processor.handle(wire(invite(SAM_CONTACT_ID, hash_secret(code)))) is (
+        Handled.ACCEPTED
+    )
+    redemption = redeem(SAM_CONTACT_ID, hash_secret(code), hash_secret(credential))
+    assert await processor.handle(wire(redemption)) is Handled.ACCEPTED
+    sams = credential_id(hash_secret(credential))
+
+    def revoke(issued_by: str, contact_id: uuid.UUID = SAM_CONTACT_ID) -> RevokeCredential:
+        return RevokeCredential(
+            command_id=uuid.uuid4(), issued_by=issued_by, contact_id=contact_id,
+            credential_id=sams,
+        )  # fmt: skip
+
+    by_jane = revoke(str(JANE_CONTACT_ID))
+    assert await processor.handle(wire(by_jane)) is Handled.REJECTED
+    assert await _fields(reader, by_jane.command_id) == ["issued_by"]
+    as_janes = revoke("admin", contact_id=JANE_CONTACT_ID)  # Sam's credential is not Jane's
+    assert await processor.handle(wire(as_janes)) is Handled.REJECTED
+    assert await _fields(reader, as_janes.command_id) == ["credential_id"]
+    holder = await reader.credential_holder(hash_secret(credential))
+    assert holder is not None and holder.credential.revoked_at is None
+
+    by_sam = revoke(str(SAM_CONTACT_ID))  # a contact may revoke its own
+    assert await processor.handle(wire(by_sam)) is Handled.ACCEPTED
+    holder = await reader.credential_holder(hash_secret(credential))
+    assert holder is not None and holder.credential.revoked_at is not None
+    assert holder.credential.revoked_by == str(SAM_CONTACT_ID)
+    twice = revoke("admin")
+    assert await processor.handle(wire(twice)) is Handled.REJECTED

@@ -33,6 +33,7 @@ from sync_service.settings import Settings
 from sync_service.topics import ensure_topics
 from sync_service.writemodel import CommandOutcome
 from sync_service.writemodel.postgres import PostgresWriteModelReader
+from tests.command_signing import signed_headers
 from tests.kafka_roles import as_role, role_broker
 from tests.sync_service.factories import hostile_wire, submit_order, upsert_contact, wire
 from tests.sync_service.test_command_processor import _outcome, _publish
@@ -44,8 +45,13 @@ NUL_ADDRESS = {"street": "A\x00B", "city": "Redmond", "postal_code": "98052"}
 
 
 @pytest.fixture
-def poison_processor(demo: PostgresEventStore) -> CommandProcessor:
-    return CommandProcessor(demo, max_backoff_s=0.05, poison_attempts=POISON_ATTEMPTS)
+def poison_processor(demo: PostgresEventStore, settings: Settings) -> CommandProcessor:
+    return CommandProcessor(
+        demo,
+        verifier=settings.command_verifier(),
+        max_backoff_s=0.05,
+        poison_attempts=POISON_ATTEMPTS,
+    )
 
 
 @pytest.fixture
@@ -291,10 +297,18 @@ async def test_records_the_framework_could_not_decode_do_not_stall_the_partition
     key = command_key(after)
     topic = settings.topic(PORTAL_COMMANDS)
     json_header = [("content-type", b"application/json")]
+
     # Not the JSON its header says; nested beyond the parser's stack; a header not UTF-8.
-    await producer.send_and_wait(topic, b"{not json", key=key, headers=json_header)
-    await producer.send_and_wait(topic, b"[" * 100_000 + b"]" * 100_000, key=key)
-    await producer.send_and_wait(topic, wire(submit_order()), key=key, headers=[("x", b"\xff")])
-    await producer.send_and_wait(topic, wire(after), key=key, headers=json_header)
+    # Each signed, as the API would: what is tested is the processor's reading, not the signature.
+    def signed(value: bytes, headers: list[tuple[str, bytes]]) -> dict[str, Any]:
+        return {"key": key, "headers": [*headers, *signed_headers(settings, key, value)]}
+
+    deep = b"[" * 100_000 + b"]" * 100_000
+    await producer.send_and_wait(topic, b"{not json", **signed(b"{not json", json_header))
+    await producer.send_and_wait(topic, deep, **signed(deep, []))
+    value = wire(submit_order())
+    await producer.send_and_wait(topic, value, **signed(value, [("x", b"\xff")]))
+    last = wire(after)
+    await producer.send_and_wait(topic, last, **signed(last, json_header))
 
     assert (await _outcome(reader, after.command_id)).status == "accepted"

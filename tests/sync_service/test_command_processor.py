@@ -27,6 +27,7 @@ from sync_service.settings import Settings
 from sync_service.topics import ensure_topics
 from sync_service.writemodel import CommandOutcome
 from sync_service.writemodel.postgres import PostgresWriteModelReader
+from tests.command_signing import signed_headers
 from tests.kafka_roles import as_role
 from tests.sync_service.factories import submit_order, upsert_contact, wire
 
@@ -57,7 +58,8 @@ async def producer(settings: Settings) -> AsyncIterator[AIOKafkaProducer]:
 async def _publish(
     producer: AIOKafkaProducer, settings: Settings, key: bytes, value: bytes
 ) -> None:
-    await producer.send_and_wait(settings.topic(PORTAL_COMMANDS), value, key=key)
+    headers = signed_headers(settings, key, value)  # as the API signs it
+    await producer.send_and_wait(settings.topic(PORTAL_COMMANDS), value, key=key, headers=headers)
 
 
 async def _outcome(reader: PostgresWriteModelReader, command_id: uuid.UUID) -> CommandOutcome:

@@ -148,7 +148,11 @@ async def write_path(settings: Settings, engine: AsyncEngine) -> AsyncIterator[N
     """The command processor and the relay in this process: orders become cds.events.v1."""
     broker = role_broker(settings, "command-processor", graceful_timeout=2.0)
     store = PostgresEventStore(engine)
-    subscribe_command_processor(broker, settings, CommandProcessor(store, max_backoff_s=0.2))
+    subscribe_command_processor(
+        broker,
+        settings,
+        CommandProcessor(store, verifier=settings.command_verifier(), max_backoff_s=0.2),
+    )
     await broker.start()
     relay = OutboxRelay(settings, engine=engine)
     relaying = asyncio.create_task(relay.run())

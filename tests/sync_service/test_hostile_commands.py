@@ -33,6 +33,7 @@ from sync_service.demo_data import JANE_CONTACT_ID
 from sync_service.eventstore.postgres import PostgresEventStore
 from sync_service.settings import Settings
 from sync_service.topics import ensure_topics
+from tests.command_signing import signed_headers
 from tests.hostile import HOSTILE_TEXT, Path, hostile_json, text_paths
 from tests.kafka_offsets import until_consumed
 from tests.kafka_roles import as_role, role_broker
@@ -57,7 +58,9 @@ FIELDS: list[tuple[str, Path]] = [
 async def consuming(settings: Settings, demo: PostgresEventStore) -> AsyncIterator[None]:
     await ensure_topics(settings, [PORTAL_COMMANDS])
     broker = role_broker(settings, "command-processor")
-    processor = CommandProcessor(demo, max_backoff_s=0.05, poison_attempts=2)
+    processor = CommandProcessor(
+        demo, verifier=settings.command_verifier(), max_backoff_s=0.05, poison_attempts=2
+    )
     subscribe_command_processor(broker, settings, processor)
     await broker.start()
     yield
@@ -93,8 +96,10 @@ async def test_hostile_text_in_any_command_field_settles_and_the_next_order_is_a
             command, after = COMMANDS[name](), submit_order()
             raw = hostile_json(json.loads(wire(command)), path, value)
             topic, key = settings.topic(PORTAL_COMMANDS), command_key(command)
-            await producer.send(topic, raw, key=key)
-            await producer.send(topic, wire(after), key=key)  # behind it on its partition
+            # Signed: what a key holder (a faulty API) could send; unsigned ones are not read.
+            await producer.send(topic, raw, key=key, headers=signed_headers(settings, key, raw))
+            value = wire(after)  # behind it on its partition
+            await producer.send(topic, value, key=key, headers=signed_headers(settings, key, value))
             hostile[command.command_id] = f"{name}.{'.'.join(map(str, path))}"
             behind.append(after.command_id)
         await producer.flush()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -30,7 +31,7 @@ from tests.service_process import ServiceProcess, free_port
 pytestmark = pytest.mark.integration
 
 T = TypeVar("T")
-ADMIN_TOKEN = "outage-admin-token"
+ADMIN_TOKEN = secrets.token_urlsafe(32)
 STOP_WITHIN_S = 10.0
 
 

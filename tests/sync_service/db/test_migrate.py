@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import time
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 
 from sync_service.db.engine import create_engine
 from sync_service.db.migrate import (
@@ -21,6 +24,7 @@ from sync_service.db.migrate import (
     upgrade_to_head,
 )
 from sync_service.db.tables import metadata
+from sync_service.domain.credentials import credential_id
 
 pytestmark = pytest.mark.integration
 
@@ -81,7 +85,7 @@ def _differences(connection: Connection) -> list[Any]:
 
 
 def test_the_head_revision_is_the_write_model() -> None:
-    assert head_revision() == "0008"
+    assert head_revision() == "0009"
 
 
 async def test_a_fresh_database_has_no_revision(empty_database_url: str) -> None:
@@ -147,3 +151,44 @@ async def test_downgrade_to_base_then_upgrade_again(empty_database_url: str) -> 
 async def test_the_test_template_is_at_head(database_url: str) -> None:
     # tests/conftest.py clones every test database from a template migrated by upgrade_to_head.
     assert await asyncio.to_thread(current_revision, database_url) == head_revision()
+
+
+async def test_0009_names_and_dates_the_credentials_minted_before(empty_database_url: str) -> None:
+    config = alembic_config(empty_database_url)
+    await asyncio.to_thread(command.upgrade, config, "0008")
+    credential_hash = "ab" * 32
+    redeemed_at = datetime(2026, 11, 1, 9, 30, tzinfo=UTC)
+    engine = create_engine(empty_database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO events (position, stream_id, stream_type, version, event_id, "
+                    "event_type, schema_version, occurred_at, origin, company, correlation_id, "
+                    "payload) VALUES (1, 'invitation-x', 'invitation', 2, :id, "
+                    "'InvitationRedeemed', 1, :at, 'portal', 'usmf', :id, "
+                    "CAST(:payload AS jsonb))"
+                ),
+                {
+                    "id": uuid.uuid4(),
+                    "at": redeemed_at,
+                    "payload": json.dumps({"credential_hash": credential_hash}),
+                },
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO credentials (credential_hash, contact_id, invitation_id) "
+                    "VALUES (:hash, :contact, :invitation)"
+                ),
+                {"hash": credential_hash, "contact": uuid.uuid4(), "invitation": uuid.uuid4()},
+            )
+
+        await asyncio.to_thread(upgrade_to_head, empty_database_url)
+
+        async with engine.connect() as connection:
+            row = (await connection.execute(text("SELECT * FROM credentials"))).mappings().one()
+    finally:
+        await engine.dispose()
+    assert row["credential_id"] == credential_id(credential_hash)
+    assert row["created_at"] == redeemed_at
+    assert (row["expires_at"], row["revoked_at"]) == (None, None)  # works until revoked
