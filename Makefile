@@ -7,6 +7,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DUALSYNC := $(VENV)/bin/dualsync
 PYTHON ?= python3
+# The local stack's Kafka address and principals' passwords (scripts/stack.sh generates them once
+# per stack dir), unless the environment names another Kafka: then it names the passwords too.
+STACK_ENV = if [ -z "$${DUALSYNC_KAFKA_BOOTSTRAP:-}" ]; then eval "$$(scripts/stack.sh env)"; fi;
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,10 +49,10 @@ test: venv infra browser lint ## the whole test suite against the real Kafka and
 SECRETS = secrets="$$(scripts/local_secrets.sh)" || exit 1; eval "$$secrets"
 
 run: venv infra ## the whole stack: infrastructure, migrations, topics, demo data, every service
-	$(DUALSYNC) migrate
-	$(DUALSYNC) topics create
-	$(DUALSYNC) seed-demo
-	$(DUALSYNC) erp-sim publish-demo
+	$(STACK_ENV) $(DUALSYNC) migrate
+	$(STACK_ENV) $(DUALSYNC) topics create
+	$(STACK_ENV) $(DUALSYNC) seed-demo
+	$(STACK_ENV) $(DUALSYNC) erp-sim publish-demo
 	@echo "dualsync: portal on http://$${DUALSYNC_API_HOST:-127.0.0.1}:$${DUALSYNC_API_PORT:-8000}/portal/ (the demo administrator's invitation link follows once the API answers)"
 	@echo "dualsync: API on http://$${DUALSYNC_API_HOST:-127.0.0.1}:$${DUALSYNC_API_PORT:-8000} (health: /healthz, /readyz, metrics: /metrics)"
 	@echo "dualsync: ops page on http://$${DUALSYNC_API_HOST:-127.0.0.1}:$${DUALSYNC_API_PORT:-8000}/ops (sign in with the administrator credential, or as a portal Administrator)"
@@ -57,7 +60,7 @@ run: venv infra ## the whole stack: infrastructure, migrations, topics, demo dat
 	@# The ERP simulator is the other side, not a dualsync service: a process of its own beside
 	@# `run all`, stopped with it (a non-interactive shell's background job ignores Ctrl-C).
 	@# portal-invite waits for the API, then prints admin@portal.example's invitation link.
-	$(SECRETS); trap 'kill $$erp_sim $$invite 2>/dev/null' EXIT INT TERM; \
+	$(SECRETS); $(STACK_ENV) trap 'kill $$erp_sim $$invite 2>/dev/null' EXIT INT TERM; \
 	$(DUALSYNC) erp-sim & erp_sim=$$!; \
 	$(DUALSYNC) portal-invite admin@portal.example --account-number US-002 --wait 300 & invite=$$!; \
 	$(DUALSYNC) run all
@@ -66,10 +69,10 @@ screenshots: venv browser ## the README's pictures of the portal (docs/portal-*.
 	@$(SECRETS); $(PY) scripts/portal_screenshots.py
 
 bench: venv infra ## benchmark the pipeline (bench/); e.g. make bench BENCH_ARGS=--smoke
-	$(PY) -m bench $(BENCH_ARGS)
+	$(STACK_ENV) $(PY) -m bench $(BENCH_ARGS)
 
 chaos: venv infra ## crash test: kill -9 replicas under load, then count every order (bench/chaos/)
-	$(PY) -m bench.chaos $(CHAOS_ARGS)
+	$(STACK_ENV) $(PY) -m bench.chaos $(CHAOS_ARGS)
 
 contracts: venv ## write JSON Schemas and the AsyncAPI document to build/contracts
 	$(DUALSYNC) contracts export --out build/contracts

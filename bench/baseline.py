@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 import time
 import uuid
@@ -25,6 +26,8 @@ from bench.forwarder import PRODUCER
 from bench.orders import submit_order_record
 from bench.progress import say
 from bench.services import ROOT
+from sync_service.kafka_access import client_options
+from sync_service.kafka_access import environment as kafka_environment
 from sync_service.settings import Settings
 
 __all__ = ["PRODUCER", "BaselineResult", "run_baseline"]
@@ -63,7 +66,9 @@ class BaselineResult:
 
 async def _count(settings: Settings, topic: str, count: int, progress: list[int]) -> None:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_auto_commit=False,
+        **client_options(settings, "admin"),  # scratch topics: the admin's
     )
     await consumer.start()
     try:
@@ -78,7 +83,9 @@ async def _count(settings: Settings, topic: str, count: int, progress: list[int]
 
 
 async def _create(settings: Settings, names: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap, **client_options(settings, "admin")
+    )
     await admin.start()
     try:
         await admin.create_topics([NewTopic(n, PARTITIONS, replication_factor=1) for n in names])
@@ -100,9 +107,12 @@ async def run_baseline(settings: Settings, messages: int, timeout_s: float) -> B
         sys.executable, "-m", "bench.forwarder",
         settings.kafka_bootstrap, source, target, f"bench-forward-{run}",
         cwd=ROOT, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        env={**os.environ, **kafka_environment(settings)},
     )  # fmt: skip
     assert forwarder.stdout is not None
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, **PRODUCER)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap, **PRODUCER, **client_options(settings, "admin")
+    )
     await producer.start()
     try:
         # The forwarder's group join takes seconds; it must not count as pass-through time.

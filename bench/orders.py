@@ -29,6 +29,7 @@ from sync_service.command_processor import command_envelope, command_key
 from sync_service.command_signing import CommandSigner
 from sync_service.demo_data import COMPANY
 from sync_service.domain.roles import BOOTSTRAP_ACTOR
+from sync_service.kafka_access import client_options
 from sync_service.projections.tables import order_views
 from sync_service.settings import Settings
 
@@ -129,6 +130,7 @@ class ScmWatch:
         consumer = AIOKafkaConsumer(
             topic,
             bootstrap_servers=self.settings.kafka_bootstrap,
+            **client_options(self.settings, "operator"),
             auto_offset_reset="latest",
             enable_auto_commit=False,
         )

@@ -44,6 +44,17 @@ class PrivateStack:
     def database_url(self) -> str:
         return f"postgresql+asyncpg://dualsync:dualsync@127.0.0.1:{self.pg_port}/dualsync"
 
+    def kafka_passwords(self) -> dict[str, str]:
+        """Each role's Kafka password on this stack (role keys as in Settings.kafka_passwords),
+        from the credentials file scripts/stack.sh generated for it."""
+        marker = "DUALSYNC_KAFKA_PASSWORDS__"
+        lines = (self.directory / "kafka" / "credentials.env").read_text().splitlines()
+        return {
+            name.removeprefix(marker).lower(): value
+            for name, _, value in (line.partition("=") for line in lines)
+            if name.startswith(marker)
+        }
+
     def environment(self) -> dict[str, str]:
         """The variables that point scripts/stack.sh at this stack."""
         return {

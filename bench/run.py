@@ -25,6 +25,7 @@ from bench.services import SERVICES, Services
 from bench.throughput import run_throughput
 from sync_service.connectivity import check_database, check_kafka
 from sync_service.db.engine import create_engine
+from sync_service.kafka_access import client_options
 
 __all__ = ["FIGURES", "RESULTS", "Plan", "Run", "run_bench"]
 
@@ -286,7 +287,7 @@ async def _watch_services(services: Services, main: asyncio.Task[Any], died: lis
 async def run_bench(plan: Plan, sandbox: Sandbox, services: Services) -> Run:
     """Every chosen scenario in `sandbox` with `services`; the sandbox is removed at the end."""
     settings = sandbox.settings
-    await check_kafka(settings.kafka_bootstrap, 10.0)
+    await check_kafka(settings.kafka_bootstrap, 10.0, client_options(settings, "admin"))
     await check_database(sandbox.base.database_url, 10.0)
     main = asyncio.current_task()
     assert main is not None

@@ -25,6 +25,9 @@ from sync_service.db.engine import create_engine
 from sync_service.db.migrate import upgrade_to_head
 from sync_service.demo_data import seed_demo
 from sync_service.eventstore.postgres import PostgresEventStore
+from sync_service.kafka_access import client_options
+from sync_service.kafka_access import environment as kafka_environment
+from sync_service.kafka_acls import apply_acls, delete_acls
 from sync_service.settings import Settings
 from sync_service.topics import ensure_topics
 
@@ -104,6 +107,7 @@ class Sandbox:
             "DUALSYNC_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
             "DUALSYNC_DATABASE_URL": settings.database_url,
             "DUALSYNC_TOPIC_PREFIX": settings.topic_prefix,
+            **kafka_environment(settings),
             "DUALSYNC_ADMIN_TOKEN": self.admin_token,
             "DUALSYNC_COMMAND_SIGNING_KEY": self.signing_key,
             "DUALSYNC_API_HOST": settings.api_host,
@@ -125,6 +129,7 @@ class Sandbox:
         self.created = True
         await asyncio.to_thread(upgrade_to_head, self.settings.database_url)
         await ensure_topics(self.settings)
+        await apply_acls(self.settings)
         engine = create_engine(self.settings.database_url)
         try:
             await seed_demo(PostgresEventStore(engine))
@@ -136,13 +141,17 @@ class Sandbox:
         self.settings = self.settings.model_copy(update={"topic_prefix": _new_prefix(self.kind)})
         self.prefixes.append(self.settings.topic_prefix)
         await ensure_topics(self.settings)
+        await apply_acls(self.settings)
 
     async def remove(self) -> None:
         """Drop the database and delete the topics of this sandbox (best effort for topics)."""
         if self.created:
             await self._admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
             self.created = False
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap)
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            **client_options(self.settings, "admin"),
+        )
         await admin.start()
         try:
             prefixes = tuple(self.prefixes)
@@ -152,3 +161,5 @@ class Sandbox:
                     await admin.delete_topics(mine)
         finally:
             await admin.close()
+        with contextlib.suppress(Exception):  # like the topics: leftovers are only untidy
+            await delete_acls(self.settings, self.prefixes)

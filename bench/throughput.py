@@ -19,6 +19,7 @@ from bench.orders import ScmWatch, count_views, submit_order_record
 from bench.progress import say
 from contracts.topics import PORTAL_COMMANDS
 from sync_service.db.engine import create_engine
+from sync_service.kafka_access import client_options
 from sync_service.settings import Settings
 
 __all__ = ["ThroughputResult", "run_throughput"]
@@ -72,7 +73,10 @@ async def run_throughput(settings: Settings, orders: int, timeout_s: float) -> T
     engine = create_engine(settings.database_url)
     watch = ScmWatch(settings)
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap, enable_idempotence=True, **FEEDER
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_idempotence=True,
+        **FEEDER,
+        **client_options(settings, "api"),  # commands, as the API puts them
     )
     await producer.start()
     await watch.start()

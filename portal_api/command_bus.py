@@ -6,6 +6,7 @@ from __future__ import annotations
 from contracts.envelope import Envelope, Message, to_json_bytes
 from contracts.topics import PORTAL_COMMANDS
 from portal_api.kafka_producer import ApiProducer
+from sync_service.kafka_access import client_options
 from sync_service.settings import Settings
 
 __all__ = ["CommandBus"]
@@ -19,7 +20,11 @@ class CommandBus:
         # Raises at start when no key is configured: the processor would reject every command.
         self._signer = settings.command_signer()
         # acks=all with idempotence: a 202 means the command is durably on the broker, once.
-        self._producer = ApiProducer(settings.kafka_bootstrap, client_id="dualsync-portal-api")
+        self._producer = ApiProducer(
+            settings.kafka_bootstrap,
+            client_id="dualsync-portal-api",
+            security=client_options(settings, "api"),
+        )
 
     @property
     def connected(self) -> bool:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from portal_api.command_bus import CommandBus
 from portal_api.unavailable import RETRY_AFTER_S
 from sync_service.connectivity import probe_database, probe_kafka
+from sync_service.kafka_access import client_options
 from sync_service.settings import Settings
 
 __all__ = ["router"]
@@ -49,7 +50,9 @@ async def healthz() -> dict[str, str]:
 
 
 async def _kafka(settings: Settings, bus: CommandBus | None) -> str:
-    reason = await probe_kafka(settings.kafka_bootstrap, _READINESS_TIMEOUT_S)
+    reason = await probe_kafka(
+        settings.kafka_bootstrap, _READINESS_TIMEOUT_S, client_options(settings, "api")
+    )
     if reason is not None:
         return f"cannot reach Kafka at {settings.kafka_bootstrap}: {reason}"
     if bus is not None and not bus.connected:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 from aiokafka import TopicPartition
 
@@ -39,8 +40,11 @@ class KafkaUnavailable(ConnectionError):
 class ApiProducer:
     """Publishes records for the API; `connected` once the producer has reached Kafka."""
 
-    def __init__(self, bootstrap: str, *, client_id: str) -> None:
+    def __init__(
+        self, bootstrap: str, *, client_id: str, security: Mapping[str, Any] | None = None
+    ) -> None:
         self._bootstrap = bootstrap
+        self._security = security
         self._client_id = client_id
         self._producer: KafkaProducer | None = None
         self._connecting: asyncio.Task[None] | None = None
@@ -110,7 +114,9 @@ class ApiProducer:
         pause, attempt, since = _FIRST_PAUSE_S, 0, time.monotonic()
         while True:
             attempt += 1
-            producer = KafkaProducer(self._bootstrap, client_id=self._client_id)
+            producer = KafkaProducer(
+                self._bootstrap, client_id=self._client_id, security=self._security
+            )
             try:
                 await producer.start()
             except Exception as error:  # aiokafka raises its own classes besides OSError

@@ -6,6 +6,16 @@
 #   scripts/stack.sh down [kafka|postgres]  stop only what this script started
 #   scripts/stack.sh status                 say what answers where
 #   scripts/stack.sh env                    print the DUALSYNC_* variables that point at this stack
+#                                           (with the Kafka principals' passwords: keep it private)
+#   scripts/stack.sh compose-env            print NAME=value lines for docker compose's .env: the
+#                                           same passwords, with the broker's and controller's
+#
+# Kafka runs with SASL/SCRAM-SHA-512 and ACLs (StandardAuthorizer): one SCRAM user per dualsync
+# role (KAFKA_ROLES, the same roles as sync_service/kafka_access.py), created when the log dir is
+# formatted, with random passwords generated once per stack dir into
+# $STACK_DIR/kafka/credentials.env (mode 600). The controller listener cannot use SCRAM in KRaft:
+# it speaks SASL PLAIN with a controller user defined in the broker's own config. The ACLs
+# themselves are dualsync's: `dualsync topics create` applies them (as the admin principal).
 #
 # Logging: Kafka 4 brings slf4j-api 1.7, so its log4j2 binding is log4j-slf4j-impl (not -slf4j2-).
 # Settings (environment): DUALSYNC_KAFKA_VERSION, DUALSYNC_CACHE_DIR (jars, outside git),
@@ -31,6 +41,11 @@ PG_HOST=127.0.0.1
 PG_PORT="${DUALSYNC_PG_PORT:-5432}"
 PG_MODE="${DUALSYNC_PG_MODE:-debian}"
 PG_DIR="$STACK_DIR/postgres"
+# The roles of sync_service/kafka_access.py (a test checks that both lists agree); each is the
+# SCRAM user dualsync-<role>. "broker" is the broker's own inter-broker user (a super user).
+KAFKA_ROLES="admin api ops command-processor relay projections outbound inbound erp operator"
+KAFKA_CREDENTIALS="$KAFKA_DIR/credentials.env"
+KAFKA_SCRAM_MARK="$KAFKA_DIR/data/.dualsync-scram"
 PG_USER=dualsync
 PG_PASSWORD=dualsync
 PG_DB=dualsync
@@ -51,7 +66,34 @@ apt_install() {
 
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
-kafka_ready() { python3 "$ROOT/scripts/kafka_ready.py" "$KAFKA_HOST:$KAFKA_PORT" 2 2>/dev/null; }
+# Authenticates as the admin principal (its password passed in the environment, never in argv).
+kafka_ready() {
+  [ -f "$KAFKA_CREDENTIALS" ] || return 1
+  (set -a; . "$KAFKA_CREDENTIALS"; set +a
+   DUALSYNC_KAFKA_READY_USER=dualsync-admin DUALSYNC_KAFKA_READY_PASSWORD="$DUALSYNC_KAFKA_PASSWORDS__ADMIN" \
+     python3 "$ROOT/scripts/kafka_ready.py" "$KAFKA_HOST:$KAFKA_PORT" 2 2>/dev/null)
+}
+
+env_name() { printf 'DUALSYNC_KAFKA_PASSWORDS__%s' "$(printf '%s' "$1" | tr 'a-z-' 'A-Z_')"; }
+
+random_secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(24))'; }
+
+# One random password per role, the broker and the controller, generated once per stack dir.
+ensure_kafka_credentials() {
+  [ -f "$KAFKA_CREDENTIALS" ] && return 0
+  mkdir -p "$KAFKA_DIR"
+  local file="$KAFKA_CREDENTIALS.new" role
+  (umask 077; : >"$file")
+  for role in $KAFKA_ROLES broker controller; do
+    printf '%s=%s\n' "$(env_name "$role")" "$(random_secret)" >>"$file"
+  done
+  mv "$file" "$KAFKA_CREDENTIALS"
+  say "generated the Kafka principals' passwords into $KAFKA_CREDENTIALS"
+}
+
+kafka_password() {  # the password of a role (or broker/controller) from the credentials file
+  sed -n "s/^$(env_name "$1")=//p" "$KAFKA_CREDENTIALS"
+}
 
 # ---------------------------------------------------------------- Kafka
 
@@ -93,17 +135,34 @@ POM
 
 write_kafka_config() {
   mkdir -p "$KAFKA_DIR/data" "$KAFKA_DIR/logs"
+  local broker_password controller_password
+  broker_password=$(kafka_password broker)
+  controller_password=$(kafka_password controller)
+  # Holds the broker's and controller's passwords: readable by its owner only.
+  (umask 077; : >"$KAFKA_DIR/server.properties"); chmod 600 "$KAFKA_DIR/server.properties"
   cat >"$KAFKA_DIR/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$KAFKA_HOST:$CONTROLLER_PORT
-listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT
+listeners=SASL_PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$CONTROLLER_PORT
+advertised.listeners=SASL_PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=SASL_PLAINTEXT
+listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.sasl_plaintext.sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="dualsync-broker" password="$broker_password";
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="dualsync-controller" password="$controller_password" user_dualsync-controller="$controller_password";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:dualsync-broker;User:dualsync-controller;User:dualsync-admin
 log.dirs=$KAFKA_DIR/data
 num.partitions=3
+# Only a principal with CREATE may have a topic created on first use: no ACL grants it, so that
+# is the admin (tests' scratch topics); dualsync's topics come from its topics create verb.
 auto.create.topics.enable=true
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=10
@@ -139,23 +198,46 @@ LOG
 kafka_classpath() { echo "$KAFKA_HOME/libs/*"; }
 
 format_kafka() {
-  [ -f "$KAFKA_DIR/data/meta.properties" ] && return 0
-  local cluster_id
+  if [ -f "$KAFKA_DIR/data/meta.properties" ]; then
+    [ -f "$KAFKA_SCRAM_MARK" ] && return 0
+    # Formatted by an older stack.sh, without SCRAM users: its data is development data.
+    say "the Kafka log dir in $KAFKA_DIR/data was formatted without SASL/SCRAM users;"
+    say "re-formatting it (its topics and records are deleted) so that authentication and ACLs are on"
+    rm -rf "$KAFKA_DIR/data"
+    mkdir -p "$KAFKA_DIR/data"
+  fi
+  local cluster_id role scram=()
+  for role in $KAFKA_ROLES broker; do
+    scram+=(--add-scram "SCRAM-SHA-512=[name=dualsync-$role,password=$(kafka_password "$role")]")
+  done
   cluster_id=$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')
   say "formatting the KRaft log dir (cluster id $cluster_id)"
   java -cp "$(kafka_classpath)" -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.yaml" \
     kafka.tools.StorageTool format --cluster-id "$cluster_id" -c "$KAFKA_DIR/server.properties" \
-    >"$KAFKA_DIR/logs/format.log" 2>&1 || { cat "$KAFKA_DIR/logs/format.log" >&2; die "formatting the Kafka log dir failed"; }
+    "${scram[@]}" >"$KAFKA_DIR/logs/format.log" 2>&1 ||
+    { cat "$KAFKA_DIR/logs/format.log" >&2; die "formatting the Kafka log dir failed"; }
+  touch "$KAFKA_SCRAM_MARK"
+}
+
+# A broker of this stack dir still running from before SASL (no SCRAM mark): stop it, so that
+# `up` re-formats and starts it with authentication on.
+stop_unauthenticated_kafka() {
+  [ -f "$KAFKA_DIR/data/meta.properties" ] && [ ! -f "$KAFKA_SCRAM_MARK" ] || return 0
+  [ -f "$KAFKA_DIR/kafka.pid" ] && kill -0 "$(cat "$KAFKA_DIR/kafka.pid")" 2>/dev/null || return 0
+  say "the Kafka broker of $STACK_DIR runs without authentication: stopping it to re-format it"
+  kafka_down
 }
 
 kafka_up() {
+  stop_unauthenticated_kafka
+  ensure_kafka_credentials
   if kafka_ready; then say "Kafka already answers at $KAFKA_HOST:$KAFKA_PORT"; return 0; fi
   if port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
     # Something listens but does not (yet) answer metadata: perhaps our broker still starting.
     if [ -f "$KAFKA_DIR/kafka.pid" ] && kill -0 "$(cat "$KAFKA_DIR/kafka.pid")" 2>/dev/null; then
       wait_for_kafka "$(cat "$KAFKA_DIR/kafka.pid")"; return 0
     fi
-    die "port $KAFKA_HOST:$KAFKA_PORT is taken by something that is not a Kafka broker"
+    die "port $KAFKA_HOST:$KAFKA_PORT is taken by something that does not accept this stack's Kafka credentials (another program, or a broker without SASL that this stack dir did not start: stop it)"
   fi
   ensure_java_and_maven
   fetch_kafka_jars
@@ -317,10 +399,23 @@ status() {
 
 print_env() {
   echo "export DUALSYNC_KAFKA_BOOTSTRAP=$KAFKA_HOST:$KAFKA_PORT"
+  echo "export DUALSYNC_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT"
+  if [ -f "$KAFKA_CREDENTIALS" ]; then
+    local role
+    for role in $KAFKA_ROLES; do echo "export $(env_name "$role")=$(kafka_password "$role")"; done
+  else
+    say "no Kafka credentials in $KAFKA_CREDENTIALS yet: run \`$0 up\` first"
+  fi
   echo "export DUALSYNC_DATABASE_URL=postgresql+asyncpg://$PG_USER:$PG_PASSWORD@$PG_HOST:$PG_PORT/$PG_DB"
 }
 
-usage() { echo "usage: $0 {up|down} [kafka|postgres] | status | env" >&2; exit 2; }
+# For `docker compose` (its .env file): the broker and controller need their passwords too.
+print_compose_env() {
+  ensure_kafka_credentials
+  cat "$KAFKA_CREDENTIALS"
+}
+
+usage() { echo "usage: $0 {up|down} [kafka|postgres] | status | env | compose-env" >&2; exit 2; }
 
 case "${1:-up} ${2:-all}" in
   "up all") kafka_up; pg_up ;;
@@ -331,5 +426,6 @@ case "${1:-up} ${2:-all}" in
   "down postgres") pg_down ;;
   "status all") status ;;
   "env all") print_env ;;
+  "compose-env all") print_compose_env ;;
   *) usage ;;
 esac

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from faststream.kafka import KafkaBroker
+from faststream.kafka import KafkaBroker, Topic
 
+from sync_service.kafka_access import Role, broker_security
 from sync_service.logs import faststream_logger
 from sync_service.settings import Settings
 
-__all__ = ["STOP_GRACE_S", "service_broker"]
+__all__ = ["STOP_GRACE_S", "existing_topic", "service_broker"]
 
 STOP_GRACE_S: Final = 5.0
 """How long a stopping service lets a batch in hand finish (applied, offsets committed).
@@ -20,10 +21,18 @@ connections closing, a stop stays within the 10 s a supervisor grants (SIGTERM, 
 """
 
 
-def service_broker(settings: Settings, **options: Any) -> KafkaBroker:
-    """A broker on `settings`' Kafka that logs through our renderer and stops gracefully."""
+def existing_topic(name: str) -> Topic:
+    """A topic to subscribe to that FastStream must not try to create: `dualsync topics create`
+    makes them (as admin, with their partition count); no service's principal may."""
+    return Topic(name, declare=False)
+
+
+def service_broker(settings: Settings, role: Role, **options: Any) -> KafkaBroker:
+    """A broker on `settings`' Kafka, authenticated as `role`, that logs through our renderer
+    and stops gracefully."""
     return KafkaBroker(
         settings.kafka_bootstrap,
+        security=broker_security(settings, role),
         logger=faststream_logger(),
         graceful_timeout=STOP_GRACE_S,
         **options,

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sync_service.connectivity import DependencyUnavailable, check_database, check_kafka
 from sync_service.logs import configure_logging, get_logger
 from sync_service.settings import MissingSetting, Settings, get_settings
+from sync_service.topics import TopicsMissing
 
 __all__ = ["main"]
 
@@ -38,8 +39,13 @@ log = get_logger(__name__)
 
 
 async def _check(settings: Settings) -> int:
-    await check_kafka(settings.kafka_bootstrap, settings.connect_timeout_s)
-    print(f"kafka:      reachable at {settings.kafka_bootstrap}")
+    from sync_service.kafka_access import Role, client_options, principal
+
+    role: Role = "operator"  # reads only: any principal proves the credentials and the address
+    await check_kafka(
+        settings.kafka_bootstrap, settings.connect_timeout_s, client_options(settings, role)
+    )
+    print(f"kafka:      reachable at {settings.kafka_bootstrap} as {principal(settings, role)}")
     await check_database(settings.database_url, settings.connect_timeout_s)
     print("postgresql: reachable")
     return 0
@@ -56,11 +62,36 @@ async def _migrate(settings: Settings) -> int:
 
 
 async def _create_topics(settings: Settings) -> int:
+    from sync_service.kafka_access import client_options
+    from sync_service.kafka_acls import apply_acls
     from sync_service.topics import ensure_topics
 
-    await check_kafka(settings.kafka_bootstrap, settings.connect_timeout_s)
+    admin = client_options(settings, "admin")
+    await check_kafka(settings.kafka_bootstrap, settings.connect_timeout_s, admin)
     created = await ensure_topics(settings)
     print(f"topics created: {', '.join(created)}" if created else "topics: all present")
+    if settings.kafka_security_protocol != "PLAINTEXT":
+        applied = await apply_acls(settings)
+        print(f"kafka ACLs: {len(applied)} in place (`dualsync kafka-access show` lists them)")
+    return 0
+
+
+async def _kafka_access(settings: Settings, args: argparse.Namespace) -> int:
+    from sync_service.kafka_access import bindings, client_options
+    from sync_service.kafka_acls import apply_acls
+
+    if args.kafka_access_action == "show":
+        for b in bindings(settings):
+            print(f"{b.principal:32} {b.operation.name:9} {b.resource.name.lower():6} {b.name}")
+        return 0
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        print("dualsync: error: DUALSYNC_KAFKA_SECURITY_PROTOCOL is PLAINTEXT: no principal, no "
+              "ACL to apply", file=sys.stderr)  # fmt: skip
+        return 1
+    admin = client_options(settings, "admin")
+    await check_kafka(settings.kafka_bootstrap, settings.connect_timeout_s, admin)
+    applied = await apply_acls(settings)
+    print(f"kafka ACLs: {len(applied)} in place for prefix {settings.topic_prefix!r}")
     return 0
 
 
@@ -127,7 +158,10 @@ async def _erp_sim(settings: Settings, args: argparse.Namespace) -> int:
     from sync_service.erp_sim import StatusDelays, publish_demo, run_erp_sim
 
     if args.erp_sim_action == "publish-demo":
-        await check_kafka(settings.kafka_bootstrap, settings.connect_timeout_s)
+        from sync_service.kafka_access import client_options
+
+        erp = client_options(settings, "erp")
+        await check_kafka(settings.kafka_bootstrap, settings.connect_timeout_s, erp)
         sent = await publish_demo(settings)
         print(f"erp-sim: {sent} demo records published to {settings.topic(SCM_INBOUND)}")
         return 0
@@ -205,8 +239,14 @@ def _parser() -> argparse.ArgumentParser:
 
     topics = verbs.add_parser("topics", help="Kafka topics of the contract")
     topics.add_subparsers(dest="topics_verb", required=True).add_parser(
-        "create", help="create the topics that are missing"
+        "create", help="create the topics that are missing and apply the roles' ACLs (as admin)"
     )
+    access = verbs.add_parser("kafka-access", help="the Kafka ACLs of dualsync's roles")
+    access.add_argument(
+        "kafka_access_action", choices=("apply", "show"),
+        help="apply: create every role's ACLs for the topic prefix (as admin; idempotent); "
+        "show: list them",
+    )  # fmt: skip
 
     projections = verbs.add_parser("projections", help="the read models of the order views")
     projections.add_subparsers(dest="projections_verb", required=True).add_parser(
@@ -281,6 +321,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         "migrate": lambda: _migrate(settings),
         "seed-demo": lambda: _seed_demo(settings),
         "topics": lambda: _create_topics(settings),
+        "kafka-access": lambda: _kafka_access(settings, args),
         "run": lambda: _run(settings, args.service),
         "erp-sim": lambda: _erp_sim(settings, args),
         "projections": lambda: _rebuild_projections(settings),
@@ -330,6 +371,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MissingSetting as missing:
         print(f"dualsync: error: {missing}", file=sys.stderr)
         return EXIT_INVALID_SETTINGS
+    except TopicsMissing as exc:
+        print(f"dualsync: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -49,6 +49,7 @@ from contracts.errors import ROOT_FIELD, ContractError, FieldError, InvalidMessa
 from contracts.events import CommandRejected
 from contracts.registry import decode
 from contracts.topics import PORTAL_COMMANDS
+from sync_service.brokers import existing_topic
 from sync_service.command_handlers import HANDLERS, Decision, aggregate_stream, decide
 from sync_service.command_signing import KEY_ID_HEADER, CommandVerifier, Unverified
 from sync_service.command_state import CommandState
@@ -583,7 +584,7 @@ def subscribe_command_processor(
     """Subscribe `processor` to the commands topic; offsets are committed after each batch."""
 
     @broker.subscriber(
-        settings.topic(PORTAL_COMMANDS),
+        existing_topic(settings.topic(PORTAL_COMMANDS)),
         group_id=settings.group(CONSUMER_GROUP),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -617,12 +618,12 @@ async def run_command_processor(settings: Settings) -> None:
     """Run the command processor until cancelled (`dualsync run command-processor`)."""
     from sync_service.brokers import service_broker
     from sync_service.db.engine import create_engine
-    from sync_service.topics import ensure_topics
+    from sync_service.topics import require_topics
 
     verifier = settings.command_verifier()  # first: no key, no start
-    await ensure_topics(settings, [PORTAL_COMMANDS])
+    await require_topics(settings, "command-processor", [PORTAL_COMMANDS])
     engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
-    broker = service_broker(settings)
+    broker = service_broker(settings, "command-processor")
     processor = CommandProcessor(PostgresEventStore(engine), verifier=verifier)
     subscribe_command_processor(broker, settings, processor)
     try:

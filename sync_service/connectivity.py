@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from typing import Final
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final
 
 from aiokafka import AIOKafkaClient
 from sqlalchemy import text
@@ -46,10 +46,15 @@ def _reason(error: BaseException) -> str:
     return described.splitlines()[0]
 
 
-async def probe_kafka(bootstrap: str, timeout_s: float = _PROBE_TIMEOUT_S) -> str | None:
-    """One look: None when a broker at `bootstrap` answers a metadata request, else why not."""
+async def probe_kafka(
+    bootstrap: str, timeout_s: float = _PROBE_TIMEOUT_S, security: Mapping[str, Any] | None = None
+) -> str | None:
+    """One look: None when a broker at `bootstrap` answers a metadata request (after accepting
+    `security`'s credentials: kafka_access.client_options), else why not."""
     client = AIOKafkaClient(
-        bootstrap_servers=bootstrap, request_timeout_ms=max(1000, int(timeout_s * 1000))
+        bootstrap_servers=bootstrap,
+        request_timeout_ms=max(1000, int(timeout_s * 1000)),
+        **(security or {}),
     )
     try:
         await asyncio.wait_for(client.bootstrap(), timeout=timeout_s)
@@ -105,10 +110,12 @@ async def _until(
         await asyncio.sleep(min(_RETRY_PAUSE_S, max(0.0, deadline - time.monotonic())))
 
 
-async def check_kafka(bootstrap: str, timeout_s: float) -> None:
+async def check_kafka(
+    bootstrap: str, timeout_s: float, security: Mapping[str, Any] | None = None
+) -> None:
     """Return once a broker at `bootstrap` answers a metadata request; raise after `timeout_s`."""
     await _until(
-        lambda t: probe_kafka(bootstrap, t),
+        lambda t: probe_kafka(bootstrap, t, security),
         timeout_s,
         lambda reason: _kafka_unreachable(bootstrap, timeout_s, reason),
     )
@@ -124,7 +131,12 @@ async def check_database(database_url: str, timeout_s: float) -> None:
 
 
 async def wait_for_dependencies(
-    bootstrap: str, database_url: str, *, bound_s: float | None, waiting_for: str
+    bootstrap: str,
+    database_url: str,
+    *,
+    bound_s: float | None,
+    waiting_for: str,
+    kafka_security: Mapping[str, Any] | None = None,
 ) -> None:
     """Return once Kafka and PostgreSQL both answer, logging each look and the pause after it.
 
@@ -137,7 +149,7 @@ async def wait_for_dependencies(
     while True:
         attempt += 1
         kafka, postgresql = await asyncio.gather(
-            probe_kafka(bootstrap), probe_database(database_url)
+            probe_kafka(bootstrap, security=kafka_security), probe_database(database_url)
         )
         waited_s = round(time.monotonic() - started, 1)
         if kafka is None and postgresql is None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
-from typing import Final
+from typing import Any, Final
 
 from aiokafka import AIOKafkaClient, AIOKafkaProducer
 from aiokafka.errors import (
@@ -46,9 +46,15 @@ class KafkaProducer:
     """Publishes records to Kafka, starting a new producer session after a broken one."""
 
     def __init__(
-        self, bootstrap: str, *, client_id: str, request_timeout_ms: int | None = None
+        self,
+        bootstrap: str,
+        *,
+        client_id: str,
+        security: Mapping[str, Any] | None = None,
+        request_timeout_ms: int | None = None,
     ) -> None:
         self._bootstrap = bootstrap
+        self._security = dict(security or {})  # kafka_access.client_options of its role
         self._client_id = client_id
         self._request_timeout_ms = request_timeout_ms
         self._producer: AIOKafkaProducer | None = None
@@ -128,6 +134,7 @@ class KafkaProducer:
             enable_idempotence=True,
             acks="all",
             **options,
+            **self._security,
         )
         try:
             await producer.start()
@@ -147,9 +154,11 @@ async def _stop(producer: AIOKafkaProducer, client_id: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_producer(bootstrap: str, *, client_id: str) -> AsyncIterator[KafkaProducer]:
+async def running_producer(
+    bootstrap: str, *, client_id: str, security: Mapping[str, Any] | None = None
+) -> AsyncIterator[KafkaProducer]:
     """A started producer for the block; stopped after it."""
-    producer = KafkaProducer(bootstrap, client_id=client_id)
+    producer = KafkaProducer(bootstrap, client_id=client_id, security=security)
     await producer.start()
     try:
         yield producer

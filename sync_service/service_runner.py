@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from sync_service.connectivity import probe_database, probe_kafka, wait_for_dependencies
 from sync_service.failures import is_outage
+from sync_service.kafka_access import SERVICE_ROLES, Role, client_options
 from sync_service.logs import get_logger
 from sync_service.metrics import serve_metrics
 from sync_service.settings import Settings
@@ -33,6 +34,7 @@ __all__ = [
     "STOP_DEADLINE_S",
     "Service",
     "api_server_config",
+    "kafka_roles",
     "run_services",
     "services_named",
 ]
@@ -152,6 +154,17 @@ SERVICES: Final[Mapping[str, Service]] = {
 """What `dualsync run all` runs (the ERP simulator plays the other side: `dualsync erp-sim`)."""
 
 
+def kafka_roles(services: Mapping[str, Service]) -> list[Role]:
+    """The Kafka roles `services` act as (the API's ops side is "ops"); a service of another
+    name (a test's, a tool's) is taken to need only to reach Kafka, as "operator"."""
+    roles: list[Role] = []
+    for name in services:
+        wanted: list[Role] = [SERVICE_ROLES.get(name, "operator")]
+        wanted += ["ops"] if name == "api" else []
+        roles += [role for role in wanted if role not in roles]
+    return roles or ["operator"]
+
+
 def services_named(name: str) -> dict[str, Service]:
     """`run <name>`'s services: one of SERVICES, every one for "all", or the ERP simulator."""
     if name == "all":
@@ -162,8 +175,9 @@ def services_named(name: str) -> dict[str, Service]:
 class _DependencyWait:
     """One wait for Kafka and PostgreSQL at a time, shared by the services that need it."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, role: Role) -> None:
         self._settings = settings
+        self._security = client_options(settings, role)  # any of the services' roles will do
         self._waiting: asyncio.Task[None] | None = None
 
     async def until_available(self, service: str) -> None:
@@ -175,6 +189,7 @@ class _DependencyWait:
                     self._settings.database_url,
                     bound_s=self._settings.start_wait_s,
                     waiting_for=service,
+                    kafka_security=self._security,
                 )
             )
         # Shielded: one service stopping does not cancel the wait the others share.
@@ -190,7 +205,7 @@ class _DependencyWait:
     async def outage_now(self) -> bool:
         """Whether Kafka or PostgreSQL does not answer right now (one short look at each)."""
         kafka, database = await asyncio.gather(
-            probe_kafka(self._settings.kafka_bootstrap, _OUTAGE_PROBE_S),
+            probe_kafka(self._settings.kafka_bootstrap, _OUTAGE_PROBE_S, self._security),
             probe_database(self._settings.database_url, _OUTAGE_PROBE_S),
         )
         return kafka is not None or database is not None
@@ -266,8 +281,11 @@ async def run_services(settings: Settings, services: str | Mapping[str, Service]
     that is not an outage (then raise it); either way every service is stopped first."""
     if isinstance(services, str):
         services = services_named(services)
+    roles = kafka_roles(services)
+    for role in roles:  # a missing password stops the start, naming its variable
+        client_options(settings, role)
     stop = asyncio.Event()
-    dependencies = _DependencyWait(settings)
+    dependencies = _DependencyWait(settings, roles[0])
     with _stop_signals_set(stop):
         tasks = [
             asyncio.create_task(_supervised(name, service, settings, dependencies), name=name)

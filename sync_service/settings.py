@@ -26,12 +26,41 @@ class Settings(BaseSettings):
     """Everything a dualsync process needs to know; defaults point at the local stack."""
 
     # An invalid setting may be a secret (a weak key): its error never repeats the value.
+    # `__` nests: DUALSYNC_KAFKA_PASSWORDS__API is kafka_passwords["api"].
     model_config = SettingsConfigDict(
-        env_prefix="DUALSYNC_", extra="ignore", hide_input_in_errors=True
+        env_prefix="DUALSYNC_",
+        extra="ignore",
+        hide_input_in_errors=True,
+        env_nested_delimiter="__",
     )
 
     kafka_bootstrap: str = Field(
         default="127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated"
+    )
+    kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL", "PLAINTEXT"] = Field(
+        default="SASL_PLAINTEXT",
+        description="how clients reach Kafka: SASL_SSL in production, SASL_PLAINTEXT on the "
+        "local stack (127.0.0.1 only), PLAINTEXT only for a bare development broker without "
+        "authentication (then no principal and no ACL applies)",
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512"] = Field(
+        default="SCRAM-SHA-512", description="the SASL mechanism of every dualsync principal"
+    )
+    kafka_ssl_cafile: str | None = Field(
+        default=None,
+        description="CA certificate (PEM) that signed the brokers' certificates, for SASL_SSL; "
+        "unset = the system's trusted CAs",
+    )
+    kafka_passwords: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="each role's Kafka password, e.g. DUALSYNC_KAFKA_PASSWORDS__API, "
+        "DUALSYNC_KAFKA_PASSWORDS__COMMAND_PROCESSOR (`scripts/stack.sh env` prints the local "
+        "ones); only the roles of the services a process runs are needed",
+    )
+    kafka_usernames: dict[str, str] = Field(
+        default_factory=dict,
+        description="a role's Kafka principal name when it is not dualsync-<role>, e.g. "
+        "DUALSYNC_KAFKA_USERNAMES__ERP",
     )
     database_url: str = Field(
         default="postgresql+asyncpg://dualsync:dualsync@127.0.0.1:5432/dualsync",

@@ -1,4 +1,5 @@
-"""Creating the contract's topics with the partition count dualsync expects."""
+"""The contract's topics: created (by the admin principal) with the partition count dualsync
+expects, and checked by the services that use them (which may not create topics)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,30 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from contracts.topics import ALL_TOPICS
+from sync_service.kafka_access import Role, client_options
 from sync_service.settings import Settings
 
-__all__ = ["ensure_topics"]
+__all__ = ["TopicsMissing", "ensure_topics", "require_topics"]
+
+
+class TopicsMissing(RuntimeError):
+    """A service's topics do not exist (or its principal may not see them)."""
+
+
+def _admin_client(settings: Settings, role: Role) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id=f"dualsync-topics-{role}",
+        **client_options(settings, role),
+    )
 
 
 async def ensure_topics(
     settings: Settings, names: Iterable[str] = ALL_TOPICS, *, partitions: int = 3
 ) -> list[str]:
-    """Create the (prefixed) topics that do not exist yet; return the names created."""
+    """Create the (prefixed) topics that do not exist yet, as admin; return the names created."""
     wanted = [settings.topic(name) for name in names]
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = _admin_client(settings, "admin")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -32,3 +46,24 @@ async def ensure_topics(
         return missing
     finally:
         await admin.close()
+
+
+async def require_topics(settings: Settings, role: Role, names: Iterable[str]) -> None:
+    """Raise TopicsMissing unless `role` sees every one of the (prefixed) topics `names`.
+
+    A principal lists only the topics it may describe: a missing ACL looks like a missing topic,
+    and the message says both.
+    """
+    admin = _admin_client(settings, role)
+    await admin.start()
+    try:
+        seen = set(await admin.list_topics())
+    finally:
+        await admin.close()
+    missing = [settings.topic(name) for name in names if settings.topic(name) not in seen]
+    if missing:
+        raise TopicsMissing(
+            f"Kafka topics {', '.join(missing)} do not exist or the {role!r} principal may not "
+            "describe them: run `dualsync topics create` (it creates the topics and applies the "
+            "ACLs as the admin principal)"
+        )

@@ -1,7 +1,9 @@
 """Session-wide real Kafka and PostgreSQL, and per-test isolation on top of them.
 
 Isolation: every test that asks for `settings` gets its own topic prefix and its own database,
-cloned from a migrated template database (cheap: PostgreSQL copies files).
+cloned from a migrated template database (cheap: PostgreSQL copies files). The prefix's topics
+exist and every role's ACLs on them are in place (services may not create topics), so a test
+runs each service as its own principal, exactly as a deployment does.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.engine import make_url
 
 from sync_service.db.migrate import upgrade_to_head
+from sync_service.kafka_access import client_options
+from sync_service.kafka_acls import apply_acls, delete_acls
 from sync_service.settings import Settings
+from sync_service.topics import ensure_topics
 from tests.command_signing import new_signing_key
 from tests.stack import Stack, provide_stack
 
@@ -43,7 +48,10 @@ async def _test_topics_deleted(stack: Stack) -> AsyncIterator[None]:
     yield
     if not _PREFIXES:
         return
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap)
+    settings = Settings(kafka_bootstrap=stack.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=stack.kafka_bootstrap, **client_options(settings, "admin")
+    )
     await admin.start()
     try:
         mine = [t for t in await admin.list_topics() if t.startswith(tuple(_PREFIXES))]
@@ -51,6 +59,7 @@ async def _test_topics_deleted(stack: Stack) -> AsyncIterator[None]:
             await admin.delete_topics(mine[start : start + 200])
     finally:
         await admin.close()
+    await delete_acls(settings, _PREFIXES)
 
 
 def _asyncpg_dsn(url: str) -> str:
@@ -118,9 +127,10 @@ def kafka_bootstrap(stack: Stack) -> str:
 
 
 @pytest.fixture
-def settings(stack: Stack, database_url: str, topic_prefix: str) -> Settings:
-    """Settings that point at the real stack, with this test's database and topics."""
-    return Settings(
+async def settings(stack: Stack, database_url: str, topic_prefix: str) -> Settings:
+    """Settings that point at the real stack, with this test's database and topics (created,
+    with every role's ACLs on them)."""
+    settings = Settings(
         kafka_bootstrap=stack.kafka_bootstrap,
         database_url=database_url,
         topic_prefix=topic_prefix,
@@ -129,3 +139,6 @@ def settings(stack: Stack, database_url: str, topic_prefix: str) -> Settings:
         allowed_hosts="portal.test,127.0.0.1,localhost",
         command_signing_key=new_signing_key(),
     )
+    await ensure_topics(settings)
+    await apply_acls(settings)
+    return settings

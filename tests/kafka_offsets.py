@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from sync_service.settings import Settings
+from tests.kafka_roles import as_role
 
 __all__ = ["all_consumed", "until_consumed"]
 
@@ -19,10 +20,10 @@ __all__ = ["all_consumed", "until_consumed"]
 async def all_consumed(settings: Settings, topic: str, group: str) -> bool:
     """Whether `group` has committed every record of `topic` (contract names, unprefixed)."""
     physical = settings.topic(topic)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**as_role(settings, "operator"))
     # Named at construction, so that its metadata (the partitions) is loaded at start; the
     # consumer joins no group and reads nothing.
-    consumer = AIOKafkaConsumer(physical, bootstrap_servers=settings.kafka_bootstrap)
+    consumer = AIOKafkaConsumer(physical, **as_role(settings, "operator"))
     await admin.start()
     await consumer.start()
     try:

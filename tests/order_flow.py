@@ -36,6 +36,7 @@ from sync_service.settings import Settings
 from sync_service.streams import order_stream
 from tests.command_signing import signed_headers
 from tests.kafka_offsets import all_consumed
+from tests.kafka_roles import as_role
 from tests.sync_service.factories import submit_order
 
 PIPELINE = (
@@ -50,7 +51,7 @@ PIPELINE = (
 
 async def send_orders(settings: Settings, count: int) -> list[uuid.UUID]:
     """Put `count` of Jane's orders on portal.commands.v1, as the API would; their order ids."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**as_role(settings, "api"), acks="all")
     await producer.start()
     order_ids = []
     try:
@@ -100,7 +101,7 @@ async def partitions_of(settings: Settings, topic: str) -> list[TopicPartition]:
     Asked rather than read from a consumer's metadata, which may not list the topic yet.
     """
     physical = settings.topic(topic)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**as_role(settings, "operator"))
     await admin.start()
     try:
         [described] = await admin.describe_topics([physical])
@@ -192,7 +193,7 @@ async def _scm_sales_orders(settings: Settings) -> dict[uuid.UUID, set[str]]:
     found: dict[uuid.UUID, set[str]] = {}
     if not partitions:
         return found
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = AIOKafkaConsumer(**as_role(settings, "operator"))
     await consumer.start()
     try:
         consumer.assign(partitions)

@@ -16,7 +16,9 @@ import pytest
 
 from bench.private_stack import PrivateStack, private_stack
 from sync_service.db.migrate import upgrade_to_head
+from sync_service.kafka_acls import apply_acls
 from sync_service.settings import Settings
+from sync_service.topics import ensure_topics
 from tests.command_signing import new_signing_key
 from tests.conftest import _admin, _drop, _with_database
 
@@ -46,13 +48,17 @@ async def outage_settings(
     await outage_stack.start("postgres")
     name = f"dualsync_test_{uuid.uuid4().hex[:12]}"
     await _admin(outage_stack, f'CREATE DATABASE "{name}" TEMPLATE "{outage_template}"')
-    yield Settings(
+    settings = Settings(
         kafka_bootstrap=outage_stack.kafka_bootstrap,
+        kafka_passwords=outage_stack.kafka_passwords(),  # its own, not the shared stack's
         database_url=_with_database(outage_stack.database_url, name),
         topic_prefix=f"outage-{uuid.uuid4().hex[:10]}.",
         connect_timeout_s=5.0,
         allowed_hosts="portal.test,127.0.0.1,localhost",  # the ASGI clients, the live servers
         command_signing_key=new_signing_key(),
     )
+    await ensure_topics(settings)
+    await apply_acls(settings)
+    yield settings
     await outage_stack.start("postgres")
     await _drop(outage_stack, name)

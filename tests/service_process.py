@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.services import DUALSYNC, ChildProcess
+from sync_service.kafka_access import environment as kafka_environment
 from sync_service.settings import Settings
 
 
@@ -41,6 +42,7 @@ class ServiceProcess:
             "DUALSYNC_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
             "DUALSYNC_DATABASE_URL": settings.database_url,
             "DUALSYNC_TOPIC_PREFIX": settings.topic_prefix,
+            **kafka_environment(settings),
             "DUALSYNC_LOG_FORMAT": "json",
             "DUALSYNC_LOG_LEVEL": "INFO",
             **_signing_keys(settings),

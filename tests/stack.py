@@ -1,8 +1,14 @@
 """Where the tests find a real Kafka and PostgreSQL.
 
-In order: the `DUALSYNC_KAFKA_BOOTSTRAP` / `DUALSYNC_DATABASE_URL` environment variables; else
-containers started with testcontainers when a Docker engine answers; else the project's own
-`scripts/stack.sh up` (Kafka from Maven Central jars, PostgreSQL from Debian's packages).
+In order: the `DUALSYNC_KAFKA_BOOTSTRAP` / `DUALSYNC_DATABASE_URL` environment variables (and
+the principals' passwords, `DUALSYNC_KAFKA_PASSWORDS__<ROLE>`, as `scripts/stack.sh env` prints
+them); else the project's own `scripts/stack.sh up` (Kafka from Maven Central jars, with
+SASL/SCRAM and ACLs), and PostgreSQL from a testcontainers container when a Docker engine
+answers, else from stack.sh too (Debian's packages).
+
+Kafka never comes from testcontainers: its Kafka module (Confluent's image) cannot be given
+SCRAM users and an authorizer without a Docker engine here to prove it, and a broker without
+them would let every ACL test pass for the wrong reason.
 """
 
 from __future__ import annotations
@@ -41,46 +47,46 @@ def _docker_reachable() -> bool:
 
 
 @contextlib.contextmanager
-def _containers(need_kafka: bool, need_postgres: bool) -> Iterator[tuple[str | None, str | None]]:
-    from testcontainers.community.kafka import KafkaContainer
+def _postgres_container() -> Iterator[str]:
     from testcontainers.postgres import PostgresContainer
 
-    with contextlib.ExitStack() as stack:
-        kafka = postgres = None
-        if need_kafka:
-            # Confluent's image is the one testcontainers knows how to advertise; 7.9 = Kafka 3.9.
-            container = stack.enter_context(
-                KafkaContainer("confluentinc/cp-kafka:7.9.0").with_kraft()
-            )
-            kafka = container.get_bootstrap_server()
-        if need_postgres:
-            pg = stack.enter_context(
-                PostgresContainer(
-                    "postgres:15",
-                    username="dualsync",
-                    password="dualsync",
-                    dbname="dualsync",
-                    driver="asyncpg",
-                )
-            )
-            postgres = pg.get_connection_url()
-        yield kafka, postgres
+    with PostgresContainer(
+        "postgres:15", username="dualsync", password="dualsync", dbname="dualsync", driver="asyncpg"
+    ) as pg:
+        yield pg.get_connection_url()
+
+
+def _use_stack_script_credentials(part: str) -> None:
+    """`scripts/stack.sh up PART`, then its `env` into this process's environment (variables set
+    already win): every Settings() of the session, and every child process, sees them."""
+    subprocess.run([str(STACK_SCRIPT), "up", part], check=True)
+    printed = subprocess.run(
+        [str(STACK_SCRIPT), "env"], check=True, capture_output=True, text=True
+    ).stdout
+    for line in printed.splitlines():
+        name, _, value = line.removeprefix("export ").partition("=")
+        if name.startswith("DUALSYNC_KAFKA_") and name != "DUALSYNC_KAFKA_BOOTSTRAP":
+            os.environ.setdefault(name, value)
 
 
 @contextlib.contextmanager
 def provide_stack() -> Iterator[Stack]:
     """Yield a reachable stack for the whole test session, cleaning up what it started."""
-    defaults = Settings()
     kafka = os.environ.get("DUALSYNC_KAFKA_BOOTSTRAP")
     database = os.environ.get("DUALSYNC_DATABASE_URL")
     if kafka and database:
         yield Stack(kafka, database, provider="environment")
         return
-    if _docker_reachable():
-        with _containers(kafka is None, database is None) as (tc_kafka, tc_database):
-            yield Stack(kafka or tc_kafka or "", database or tc_database or "", "testcontainers")
+    if kafka is None:
+        _use_stack_script_credentials("kafka")
+    defaults = Settings()
+    if database is None and _docker_reachable():
+        container = contextlib.contextmanager(_postgres_container)()
+        with container as tc_database:
+            yield Stack(kafka or defaults.kafka_bootstrap, tc_database, "stack.sh+testcontainers")
         return
-    subprocess.run([str(STACK_SCRIPT), "up"], check=True)
+    if database is None:
+        subprocess.run([str(STACK_SCRIPT), "up", "postgres"], check=True)
     yield Stack(
         kafka or defaults.kafka_bootstrap, database or defaults.database_url, "scripts/stack.sh"
     )

@@ -89,7 +89,8 @@ async def drain(
     """Sample until drained or `timeout_s` has passed."""
     result = Drain()
     start = time.monotonic()
-    sampler = LagSampler(settings, engine, watched=WATCHED_BY_CHAOS)
+    # An observer of every group, the ERP's too: the operator's principal, not the API's.
+    sampler = LagSampler(settings, engine, watched=WATCHED_BY_CHAOS, role="operator")
     clean = 0
     next_report = start + _REPORT_EVERY_S
     try:

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.topics import SCM_SALESORDERS
 from sync_service.erp_sim.order_book import SCHEMA as ERP_SCHEMA
+from sync_service.kafka_access import client_options
 from sync_service.settings import Settings
 
 __all__ = ["AdminView", "StoreFacts", "admin_view", "erp_numbers", "scm_records", "store_facts"]
@@ -84,6 +85,7 @@ async def scm_records(
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=settings.kafka_bootstrap,
+        **client_options(settings, "operator"),
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         client_id="chaos",

@@ -27,6 +27,7 @@ from bench.services import DUALSYNC
 from sync_service.connectivity import check_database, check_kafka
 from sync_service.db.engine import create_engine
 from sync_service.erp_sim.lifecycle import StatusDelays
+from sync_service.kafka_access import client_options
 from sync_service.settings import Settings
 
 __all__ = ["ChaosPlan", "base_settings", "run_chaos"]
@@ -75,6 +76,7 @@ def base_settings(stack: PrivateStack | None, parts: tuple[Part, ...]) -> Settin
     update: dict[str, Any] = {}
     if stack is not None and "kafka" in parts:
         update["kafka_bootstrap"] = stack.kafka_bootstrap
+        update["kafka_passwords"] = stack.kafka_passwords()
     if stack is not None and "postgres" in parts:
         update["database_url"] = stack.database_url
     return settings.model_copy(update=update)
@@ -114,7 +116,7 @@ async def _progress(load: Load, fleet: Fleet, plan: ChaosPlan) -> None:
 
 async def _setup(sandbox: Sandbox, plan: ChaosPlan, log_dir: Path) -> Fleet:
     settings = sandbox.settings
-    await check_kafka(settings.kafka_bootstrap, 10.0)
+    await check_kafka(settings.kafka_bootstrap, 10.0, client_options(settings, "admin"))
     await check_database(sandbox.base.database_url, 10.0)
     say(f"chaos: creating database {sandbox.database} and topics {settings.topic_prefix}*")
     await sandbox.create()

@@ -34,6 +34,7 @@ from portal_api.openapi import (
 )
 from portal_api.problems import Problem
 from portal_api.schemas import CURSOR_PATTERN
+from sync_service.kafka_access import client_options
 from sync_service.mappings import MAPS
 from sync_service.mappings.faults import is_transient
 from sync_service.mappings.redrive import (
@@ -74,7 +75,12 @@ async def actions_running(
     from sync_service.mappings.workers import dead_letter_ops
 
     # Connects in the background: the API serves while Kafka is away, and a redrive then is 503.
-    producer = ApiProducer(settings.kafka_bootstrap, client_id="dualsync-ops-actions")
+    # The "ops" principal, not the API's: the command path may write commands only.
+    producer = ApiProducer(
+        settings.kafka_bootstrap,
+        client_id="dualsync-ops-actions",
+        security=client_options(settings, "ops"),
+    )
     await producer.start()
     app.state.engine = engine
     app.state.dead_letter_ops = dead_letter_ops(engine, settings, producer.publish)

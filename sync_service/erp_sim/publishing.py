@@ -13,11 +13,16 @@ __all__ = ["publish_demo"]
 
 async def publish_demo(settings: Settings) -> int:
     """Publish every ERP demo record, in order; return how many were sent."""
-    from sync_service.topics import ensure_topics
+    from sync_service.kafka_access import client_options
+    from sync_service.topics import require_topics
 
-    await ensure_topics(settings, [SCM_INBOUND])
+    await require_topics(settings, "erp", [SCM_INBOUND])
     messages = demo_messages()
-    async with running_producer(settings.kafka_bootstrap, client_id="dualsync-erp-sim-demo") as p:
+    async with running_producer(
+        settings.kafka_bootstrap,
+        client_id="dualsync-erp-sim-demo",
+        security=client_options(settings, "erp"),
+    ) as p:
         for key, env in messages:
             await p.publish(settings.topic(SCM_INBOUND), key, to_json_bytes(env))
     return len(messages)

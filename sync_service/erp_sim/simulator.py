@@ -29,7 +29,7 @@ from contracts.errors import ContractError
 from contracts.registry import decode
 from contracts.scm import SalesOrderHeader
 from contracts.topics import SCM_INBOUND, SCM_SALESORDERS
-from sync_service.brokers import service_broker
+from sync_service.brokers import existing_topic, service_broker
 from sync_service.erp_sim.lifecycle import ACTIVE, StatusDelays, answer_envelope, inbound_key
 from sync_service.erp_sim.order_book import NumberedOrder, OrderBook
 from sync_service.failures import describe
@@ -166,19 +166,24 @@ async def running_erp_sim(
 ) -> AsyncIterator[ErpSimulator]:
     """The simulator, consuming and ticking, until the block ends."""
     from sync_service.db.engine import create_engine
-    from sync_service.topics import ensure_topics
+    from sync_service.kafka_access import client_options
+    from sync_service.topics import require_topics
 
-    await ensure_topics(settings, [SCM_SALESORDERS, SCM_INBOUND])
+    await require_topics(settings, "erp", [SCM_SALESORDERS, SCM_INBOUND])
     engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
     book = OrderBook(engine)
     await book.create_tables()
-    producer = KafkaProducer(settings.kafka_bootstrap, client_id="dualsync-erp-sim")
+    producer = KafkaProducer(
+        settings.kafka_bootstrap,
+        client_id="dualsync-erp-sim",
+        security=client_options(settings, "erp"),
+    )
     await producer.start()
     simulator = ErpSimulator(book, producer, settings, delays)
-    broker = service_broker(settings)
+    broker = service_broker(settings, "erp")
 
     @broker.subscriber(
-        settings.topic(SCM_SALESORDERS),
+        existing_topic(settings.topic(SCM_SALESORDERS)),
         group_id=settings.group(CONSUMER_GROUP),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sync_service.connectivity import check_database, check_kafka
 from sync_service.db.engine import create_engine
+from sync_service.kafka_access import client_options
 from sync_service.producer import running_producer
 from sync_service.settings import Settings
 
@@ -29,10 +30,13 @@ together instead of one round trip each."""
 async def connected(settings: Settings) -> AsyncIterator[tuple[AsyncEngine, Publish]]:
     """An engine and a publisher for a one-off command, failing fast if either side is away."""
     await check_database(settings.database_url, settings.connect_timeout_s)
-    await check_kafka(settings.kafka_bootstrap, settings.connect_timeout_s)
+    security = client_options(settings, "ops")  # a redrive publishes what the outbound map makes
+    await check_kafka(settings.kafka_bootstrap, settings.connect_timeout_s, security)
     engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
     try:
-        async with running_producer(settings.kafka_bootstrap, client_id="dualsync-cli") as producer:
+        async with running_producer(
+            settings.kafka_bootstrap, client_id="dualsync-cli", security=security
+        ) as producer:
             yield engine, producer.publish
     finally:
         await engine.dispose()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from aiokafka import TopicPartition
 from faststream import AckPolicy
@@ -26,6 +26,7 @@ from contracts.topics import (
     SCM_INBOUND,
     SCM_SALESORDERS,
 )
+from sync_service.brokers import existing_topic
 from sync_service.logs import get_logger
 from sync_service.mappings.faults import FaultPolicy, Handled, SourceRecord, envelope_field
 from sync_service.mappings.inbound import INBOUND_GROUP, INBOUND_MAPS, InboundWorker
@@ -82,7 +83,7 @@ def subscribe(
     """
 
     @broker.subscriber(
-        topic,
+        existing_topic(topic),
         group_id=group,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -125,7 +126,7 @@ def subscribe_batches(
     """
 
     @broker.subscriber(
-        topic,
+        existing_topic(topic),
         group_id=group,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -254,7 +255,7 @@ async def run_outbound(settings: Settings) -> None:
         subscribe_deadletter_index(broker, settings, engine)  # every dead letter in PostgreSQL
 
     topics = [CDS_EVENTS, SCM_SALESORDERS, SCM_CONTACTS, SCM_CUSTOMERS, DEADLETTER]
-    await _run(settings, "outbound", topics, wire)
+    await _run(settings, "outbound", topics, wire)  # the index acts as "outbound" too
 
 
 async def run_inbound(settings: Settings) -> None:
@@ -262,15 +263,22 @@ async def run_inbound(settings: Settings) -> None:
     await _run(settings, "inbound", [SCM_INBOUND, DEADLETTER], inbound_worker)
 
 
-async def _run(settings: Settings, name: str, topics: list[str], wire: Any) -> None:
+async def _run(
+    settings: Settings, name: Literal["outbound", "inbound"], topics: list[str], wire: Any
+) -> None:
     from sync_service.brokers import service_broker
     from sync_service.db.engine import create_engine
-    from sync_service.topics import ensure_topics
+    from sync_service.kafka_access import client_options
+    from sync_service.topics import require_topics
 
-    await ensure_topics(settings, topics)
+    await require_topics(settings, name, topics)  # each worker is a role of its own name
     engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
-    producer = KafkaProducer(settings.kafka_bootstrap, client_id=f"dualsync-{name}")
-    broker = service_broker(settings)
+    producer = KafkaProducer(
+        settings.kafka_bootstrap,
+        client_id=f"dualsync-{name}",
+        security=client_options(settings, name),
+    )
+    broker = service_broker(settings, name)
     try:
         await producer.start()
         wire(broker, settings, engine, producer)

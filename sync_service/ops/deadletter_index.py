@@ -31,6 +31,7 @@ from contracts.envelope import Envelope
 from contracts.errors import ContractError
 from contracts.registry import decode
 from contracts.topics import CDS_EVENTS, DEADLETTER, SCM_INBOUND
+from sync_service.brokers import existing_topic
 from sync_service.failures import describe
 from sync_service.logs import get_logger
 from sync_service.mappings.dead_letter_maps import map_of_dead_letter
@@ -112,7 +113,7 @@ def subscribe_deadletter_index(
     index = DeadLetterIndex(engine, settings)
 
     @broker.subscriber(
-        settings.topic(DEADLETTER),
+        existing_topic(settings.topic(DEADLETTER)),
         group_id=settings.group(INDEX_GROUP),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,

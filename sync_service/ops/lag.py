@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from contracts.topics import CDS_EVENTS, PORTAL_COMMANDS, SCM_INBOUND
 from sync_service.command_processor import CONSUMER_GROUP as COMMAND_GROUP
 from sync_service.db.schema import checkpoints, events
+from sync_service.kafka_access import Role, client_options
 from sync_service.logs import get_logger
 from sync_service.mappings.inbound import INBOUND_GROUP, INBOUND_MAPS
 from sync_service.mappings.outbound import OUTBOUND_GROUP, ROUTES, OutboundWorker
@@ -88,11 +89,16 @@ class LagSampler:
         *,
         read_cap: int = PENDING_READ_CAP,
         watched: Sequence[Watched] = WATCHED,
+        role: Role = "ops",
     ) -> None:
+        # "ops" may see the workers' groups in WATCHED; a sampler watching more (the crash
+        # test's, which watches the ERP's group too) reads as "operator".
         self._settings = settings
         self._watched = tuple(watched)
         self._engine = engine
-        self._kafka = KafkaOffsets(settings.kafka_bootstrap)
+        self._kafka = KafkaOffsets(
+            settings.kafka_bootstrap, security=client_options(settings, role)
+        )
         self._read_cap = read_cap
         self._lock = asyncio.Lock()
         self.latest: LagReport | None = None

@@ -30,9 +30,12 @@ async def run_lag_verb(args: argparse.Namespace, settings: Settings) -> int:
 
     from sync_service.connectivity import DependencyUnavailable, check_database, check_kafka
     from sync_service.db.engine import create_engine
+    from sync_service.kafka_access import client_options
     from sync_service.ops.lag import LagSampler
 
-    await check_kafka(settings.kafka_bootstrap, settings.connect_timeout_s)
+    await check_kafka(
+        settings.kafka_bootstrap, settings.connect_timeout_s, client_options(settings, "ops")
+    )
     await check_database(settings.database_url, settings.connect_timeout_s)
     engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
     sampler = LagSampler(settings, engine)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -45,8 +46,15 @@ class WaitingRead:
 class KafkaOffsets:
     """Reads offsets and waiting records of the cluster at `bootstrap`."""
 
-    def __init__(self, bootstrap: str, *, request_timeout_ms: int = 10_000) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        security: Mapping[str, Any] | None = None,
+        request_timeout_ms: int = 10_000,
+    ) -> None:
         self._bootstrap = bootstrap
+        self._security = dict(security or {})  # kafka_access.client_options of "ops"
         self._timeout_ms = request_timeout_ms
         self._admin: AIOKafkaAdminClient | None = None
         self._consumer: AIOKafkaConsumer | None = None
@@ -59,13 +67,16 @@ class KafkaOffsets:
             return
         await self.close()
         admin = AIOKafkaAdminClient(
-            bootstrap_servers=self._bootstrap, request_timeout_ms=self._timeout_ms
+            bootstrap_servers=self._bootstrap,
+            request_timeout_ms=self._timeout_ms,
+            **self._security,
         )
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self._bootstrap,
             enable_auto_commit=False,
             request_timeout_ms=self._timeout_ms,
             client_id="dualsync-lag",
+            **self._security,
         )
         try:
             await admin.start()

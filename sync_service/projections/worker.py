@@ -36,6 +36,7 @@ from contracts.deadletter import DeadLetter
 from contracts.errors import ContractError
 from contracts.registry import decode
 from contracts.topics import CDS_EVENTS
+from sync_service.brokers import existing_topic
 from sync_service.db.schema import events
 from sync_service.eventstore.base import StoredEvent
 from sync_service.eventstore.envelopes import to_envelope_json
@@ -268,7 +269,7 @@ def subscribe_projections(
     """Subscribe `worker` to cds.events.v1; offsets are committed after each applied batch."""
 
     @broker.subscriber(
-        settings.topic(CDS_EVENTS),
+        existing_topic(settings.topic(CDS_EVENTS)),
         group_id=settings.group(CONSUMER_GROUP),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -293,11 +294,11 @@ async def run_projections(settings: Settings) -> None:
     """Run the projections worker until cancelled (`dualsync run projections`)."""
     from sync_service.brokers import service_broker
     from sync_service.db.engine import create_engine
-    from sync_service.topics import ensure_topics
+    from sync_service.topics import require_topics
 
-    await ensure_topics(settings, [CDS_EVENTS])
+    await require_topics(settings, "projections", [CDS_EVENTS])
     engine = create_engine(settings.database_url, connect_timeout_s=settings.connect_timeout_s)
-    broker = service_broker(settings)
+    broker = service_broker(settings, "projections")
     subscribe_projections(broker, settings, ProjectionsWorker(engine))
     try:
         await broker.start()

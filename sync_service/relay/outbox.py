@@ -35,6 +35,7 @@ from sync_service.db.engine import create_engine
 from sync_service.eventstore.base import CheckpointStore, StoredEvent
 from sync_service.eventstore.postgres import PostgresCheckpointStore, PostgresEventStore
 from sync_service.failures import Fault, classify, describe, is_transient
+from sync_service.kafka_access import client_options
 from sync_service.logs import get_logger
 from sync_service.mappings.dead_letter_rows import EVENT_LOG, store_dead_letter
 from sync_service.metrics import RELAY_PUBLISHED
@@ -272,6 +273,7 @@ class OutboxRelay:
         if self._producer is None:
             producer = AIOKafkaProducer(
                 bootstrap_servers=self._settings.kafka_bootstrap,
+                **client_options(self._settings, "relay"),
                 client_id="dualsync-relay",
                 # Idempotence: a retried send is not written twice, nor out of order.
                 enable_idempotence=True,

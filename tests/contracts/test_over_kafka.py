@@ -10,6 +10,8 @@ from faststream.kafka.annotations import KafkaMessage
 
 from contracts import Envelope, Message, decode, envelope, to_json_bytes
 from contracts.topics import CDS_EVENTS
+from sync_service.kafka_access import broker_security
+from sync_service.settings import Settings
 from tests.contracts.samples import SAMPLES
 
 pytestmark = pytest.mark.integration
@@ -23,7 +25,11 @@ async def test_every_message_type_round_trips_through_kafka(
     received: list[Envelope[Message]] = []
     all_in = asyncio.Event()
 
-    broker = KafkaBroker(kafka_bootstrap, enable_idempotence=True)
+    # A scratch topic and group: the admin's (no role has them).
+    settings = Settings(kafka_bootstrap=kafka_bootstrap)
+    broker = KafkaBroker(
+        kafka_bootstrap, enable_idempotence=True, security=broker_security(settings, "admin")
+    )
 
     @broker.subscriber(topic, group_id=f"{topic_prefix}roundtrip", auto_offset_reset="earliest")
     async def collect(message: KafkaMessage) -> None:

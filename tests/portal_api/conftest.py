@@ -7,12 +7,11 @@ import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from faststream.kafka import KafkaBroker
 from pydantic import SecretStr
 
 from contracts.topics import ALL_TOPICS, CDS_EVENTS, PORTAL_COMMANDS
@@ -21,6 +20,7 @@ from sync_service.command_processor import CommandProcessor, subscribe_command_p
 from sync_service.db.engine import create_engine
 from sync_service.demo_data import seed_demo
 from sync_service.eventstore.postgres import PostgresEventStore
+from sync_service.kafka_access import client_options
 from sync_service.mappings.inbound import InboundWorker
 from sync_service.mappings.outbound import OutboundWorker
 from sync_service.mappings.workers import inbound_worker, outbound_worker
@@ -29,6 +29,7 @@ from sync_service.projections.worker import ProjectionsWorker, subscribe_project
 from sync_service.relay import OutboxRelay
 from sync_service.settings import Settings
 from sync_service.topics import ensure_topics
+from tests.kafka_roles import role_broker
 
 # Strong, as the API demands (a weak token is refused at start): fresh for each test run.
 ADMIN_TOKEN = secrets.token_urlsafe(32)
@@ -56,14 +57,17 @@ async def running_portal(settings: Settings) -> AsyncIterator[Portal]:
     store = PostgresEventStore(engine)
     await seed_demo(store)
     await ensure_topics(settings, [PORTAL_COMMANDS, CDS_EVENTS])
-    broker = KafkaBroker(settings.kafka_bootstrap, logger=None)
+    # One broker per role, as `dualsync run all` has them.
+    broker = role_broker(settings, "command-processor")
     subscribe_command_processor(
         broker,
         settings,
         CommandProcessor(store, verifier=settings.command_verifier(), max_backoff_s=0.2),
     )
-    subscribe_projections(broker, settings, ProjectionsWorker(engine))
+    projections = role_broker(settings, "projections")
+    subscribe_projections(projections, settings, ProjectionsWorker(engine))
     await broker.start()
+    await projections.start()
     relay = OutboxRelay(settings, engine=engine)
     relaying = asyncio.create_task(relay.run())
     app = create_app(settings)
@@ -78,6 +82,7 @@ async def running_portal(settings: Settings) -> AsyncIterator[Portal]:
         await relay.stop()
         await relaying
         await relay.aclose()
+        await projections.stop()
         await broker.stop()
         await engine.dispose()
 
@@ -89,12 +94,18 @@ async def portal(settings: Settings) -> AsyncIterator[Portal]:
 
 
 @asynccontextmanager
-async def _mapping_worker(portal: Portal, start: Any, client_id: str) -> AsyncIterator[Any]:
+async def _mapping_worker(
+    portal: Portal, start: Any, role: Literal["outbound", "inbound"]
+) -> AsyncIterator[Any]:
     """A mapping worker (`outbound_worker` or `inbound_worker`) next to the portal, as `run all`."""
     await ensure_topics(portal.settings, ALL_TOPICS)
     engine = create_engine(portal.settings.database_url)
-    broker = KafkaBroker(portal.settings.kafka_bootstrap, logger=None)
-    async with running_producer(portal.settings.kafka_bootstrap, client_id=client_id) as producer:
+    broker = role_broker(portal.settings, role)
+    async with running_producer(
+        portal.settings.kafka_bootstrap,
+        client_id=f"test-{role}",
+        security=client_options(portal.settings, role),
+    ) as producer:
         worker = start(broker, portal.settings, engine, producer, max_backoff_s=0.1)
         await broker.start()
         try:
@@ -107,12 +118,12 @@ async def _mapping_worker(portal: Portal, start: Any, client_id: str) -> AsyncIt
 @pytest.fixture
 async def outbound(portal: Portal) -> AsyncIterator[OutboundWorker]:
     """The outbound mapping worker next to the portal, as `dualsync run all` runs it."""
-    async with _mapping_worker(portal, outbound_worker, "test-outbound") as worker:
+    async with _mapping_worker(portal, outbound_worker, "outbound") as worker:
         yield worker
 
 
 @pytest.fixture
 async def inbound(portal: Portal) -> AsyncIterator[InboundWorker]:
     """The inbound mapping worker next to the portal, as `dualsync run all` runs it."""
-    async with _mapping_worker(portal, inbound_worker, "test-inbound") as worker:
+    async with _mapping_worker(portal, inbound_worker, "inbound") as worker:
         yield worker

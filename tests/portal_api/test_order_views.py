@@ -22,6 +22,7 @@ from sync_service.projections.worker import CONSUMER_GROUP as PROJECTIONS_GROUP
 from sync_service.relay.records import to_record
 from sync_service.streams import order_stream
 from tests.kafka_offsets import until_consumed
+from tests.kafka_roles import as_role
 from tests.portal_api.conftest import ADMIN, Portal
 from tests.portal_api.views_helpers import (
     change_status,
@@ -182,7 +183,7 @@ async def test_a_redelivered_record_on_kafka_changes_nothing(portal: Portal) -> 
     before = await eventually(view, lambda order: order.get("status") == "confirmed")
     [submitted, *_] = await portal.store.read_stream(order_stream(uuid.UUID(order_id)))
     record = to_record(submitted)
-    producer = AIOKafkaProducer(bootstrap_servers=portal.settings.kafka_bootstrap)
+    producer = AIOKafkaProducer(**as_role(portal.settings, "relay"))  # the relay's record again
     await producer.start()
     try:
         await producer.send_and_wait(

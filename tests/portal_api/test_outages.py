@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from faststream.kafka import KafkaBroker
 from pydantic import SecretStr
 
 from bench.private_stack import PrivateStack
@@ -25,6 +24,7 @@ from sync_service.demo_data import JANE_CONTACT_ID, seed_demo
 from sync_service.eventstore.postgres import PostgresEventStore
 from sync_service.settings import Settings
 from sync_service.topics import ensure_topics
+from tests.kafka_roles import role_broker
 from tests.portal_api.views_helpers import ORDER
 
 pytestmark = pytest.mark.integration
@@ -59,7 +59,7 @@ async def api(outage_settings: Settings) -> AsyncIterator[Api]:
     store = PostgresEventStore(engine)
     await seed_demo(store)
     await ensure_topics(settings, [PORTAL_COMMANDS, CDS_EVENTS])
-    broker = KafkaBroker(settings.kafka_bootstrap, logger=None, graceful_timeout=2.0)
+    broker = role_broker(settings, "command-processor", graceful_timeout=2.0)
     subscribe_command_processor(
         broker,
         settings,

@@ -17,6 +17,7 @@ from contracts.topics import PORTAL_COMMANDS
 from sync_service.command_processor import command_key
 from sync_service.demo_data import JANE_CONTACT_ID, SAM_CONTACT_ID
 from tests.command_signing import signed_headers
+from tests.kafka_roles import as_role
 from tests.portal_api.conftest import ADMIN, Portal
 from tests.portal_api.views_helpers import credential, eventually, order_ids
 from tests.sync_service.factories import hostile_wire, submit_order, upsert_contact, wire
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.integration
 
 
 async def _send(portal: Portal, key: bytes, *values: bytes) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=portal.settings.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**as_role(portal.settings, "api"), acks="all")  # forged as the API
     await producer.start()
     try:
         for value in values:

@@ -36,6 +36,7 @@ from sync_service.logs import configure_logging
 from sync_service.mappings.outbound import OutboundWorker
 from sync_service.settings import Settings
 from tests.conftest import _asyncpg_dsn
+from tests.kafka_roles import as_role
 from tests.portal_api.conftest import ADMIN, ADMIN_TOKEN, Portal
 from tests.portal_api.views_helpers import ORDER, eventually
 
@@ -125,15 +126,14 @@ async def _tables(settings: Settings) -> dict[str, str]:
 
 async def _topics(settings: Settings) -> dict[str, str]:
     """Every record of every topic of the test's prefix: key, value and headers, as text."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    # As the operator, who may read every topic (and so must find no secret there).
+    admin = AIOKafkaAdminClient(**as_role(settings, "operator"))
     await admin.start()
     try:
         names = [t for t in await admin.list_topics() if t.startswith(settings.topic_prefix)]
     finally:
         await admin.close()
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False
-    )
+    consumer = AIOKafkaConsumer(**as_role(settings, "operator"), enable_auto_commit=False)
     await consumer.start()
     found: dict[str, list[str]] = {name: [] for name in names}
     try:

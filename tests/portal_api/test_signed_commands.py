@@ -10,6 +10,7 @@ from contracts.topics import PORTAL_COMMANDS
 from sync_service.command_processor import command_key
 from sync_service.demo_data import JANE_CONTACT_ID
 from sync_service.domain.credentials import hash_secret, new_secret
+from tests.kafka_roles import as_role
 from tests.portal_api.conftest import ADMIN, Portal
 from tests.portal_api.views_helpers import eventually
 from tests.sync_service.factories import invite, wire
@@ -21,7 +22,8 @@ async def test_a_forged_invitation_is_shown_rejected_with_its_reason_and_is_not_
     portal: Portal,
 ) -> None:
     forged = invite(JANE_CONTACT_ID, hash_secret(new_secret()))
-    producer = AIOKafkaProducer(bootstrap_servers=portal.settings.kafka_bootstrap, acks="all")
+    # As the API's principal: the only one that may write commands, the forger's best case.
+    producer = AIOKafkaProducer(**as_role(portal.settings, "api"), acks="all")
     await producer.start()
     try:
         topic = portal.settings.topic(PORTAL_COMMANDS)

@@ -24,6 +24,7 @@ from sync_service.demo_data import JANE_CONTACT_ID, MAY_CONTACT_ID, SAM_CONTACT_
 from sync_service.domain.credentials import hash_secret
 from sync_service.eventstore.envelopes import to_envelope
 from sync_service.streams import order_stream
+from tests.kafka_roles import as_role
 from tests.portal_api import views_helpers
 from tests.portal_api.conftest import ADMIN, Portal
 from tests.portal_api.views_helpers import credential
@@ -48,7 +49,7 @@ async def _from_cds_events(portal: Portal, order_id: str) -> OrderSubmitted:
     """The OrderSubmitted event as the relay put it on cds.events.v1."""
     consumer = AIOKafkaConsumer(
         portal.settings.topic(CDS_EVENTS),
-        bootstrap_servers=portal.settings.kafka_bootstrap,
+        **as_role(portal.settings, "operator"),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )

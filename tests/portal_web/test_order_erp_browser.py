@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-from faststream.kafka import KafkaBroker
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -24,9 +23,11 @@ from contracts.topics import ALL_TOPICS, SCM_SALESORDERS
 from sync_service.db.engine import create_engine
 from sync_service.demo_data import JANE_CONTACT_ID
 from sync_service.erp_sim import StatusDelays, running_erp_sim
+from sync_service.kafka_access import client_options
 from sync_service.mappings.workers import inbound_worker
 from sync_service.producer import running_producer
 from sync_service.topics import ensure_topics
+from tests.kafka_roles import role_broker
 from tests.portal_api.conftest import ADMIN, Portal
 from tests.portal_web.browser import assert_accessible, sign_in, sign_out, wait
 from tests.portal_web.test_sessions_browser import PASSWORD, _invitation_code, _redeem
@@ -45,9 +46,13 @@ async def _the_erp(portal: Portal) -> AsyncIterator[None]:
     settings = portal.settings
     await ensure_topics(settings, ALL_TOPICS)
     engine = create_engine(settings.database_url)
-    broker = KafkaBroker(settings.kafka_bootstrap, logger=None)
+    broker = role_broker(settings, "inbound")
     try:
-        async with running_producer(settings.kafka_bootstrap, client_id="test-inbound") as producer:
+        async with running_producer(
+            settings.kafka_bootstrap,
+            client_id="test-inbound",
+            security=client_options(settings, "inbound"),
+        ) as producer:
             inbound_worker(broker, settings, engine, producer, max_backoff_s=0.1)
             await broker.start()
             try:

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from faststream.kafka import KafkaBroker
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -35,6 +34,7 @@ from sync_service.topics import ensure_topics
 from sync_service.writemodel import CommandOutcome
 from sync_service.writemodel.postgres import PostgresWriteModelReader
 from tests.command_signing import signed_headers
+from tests.kafka_roles import as_role, role_broker
 from tests.sync_service.factories import hostile_wire, submit_order, upsert_contact, wire
 from tests.sync_service.test_command_processor import _outcome, _publish
 
@@ -57,7 +57,7 @@ def poison_processor(demo: PostgresEventStore, settings: Settings) -> CommandPro
 @pytest.fixture
 async def consuming(settings: Settings, poison_processor: CommandProcessor) -> AsyncIterator[None]:
     await ensure_topics(settings, [PORTAL_COMMANDS])
-    broker = KafkaBroker(settings.kafka_bootstrap, logger=None)
+    broker = role_broker(settings, "command-processor")
     subscribe_command_processor(broker, settings, poison_processor)
     await broker.start()
     yield
@@ -66,7 +66,7 @@ async def consuming(settings: Settings, poison_processor: CommandProcessor) -> A
 
 @pytest.fixture
 async def producer(settings: Settings) -> AsyncIterator[AIOKafkaProducer]:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**as_role(settings, "api"), acks="all")
     await producer.start()
     yield producer
     await producer.stop()

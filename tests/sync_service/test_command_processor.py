@@ -22,11 +22,13 @@ from sync_service.command_processor import (
 from sync_service.demo_data import JANE_CONTACT_ID
 from sync_service.eventstore import StoredEvent
 from sync_service.eventstore.postgres import PostgresEventStore
+from sync_service.kafka_access import broker_security
 from sync_service.settings import Settings
 from sync_service.topics import ensure_topics
 from sync_service.writemodel import CommandOutcome
 from sync_service.writemodel.postgres import PostgresWriteModelReader
 from tests.command_signing import signed_headers
+from tests.kafka_roles import as_role
 from tests.sync_service.factories import submit_order, upsert_contact, wire
 
 pytestmark = pytest.mark.integration
@@ -36,7 +38,9 @@ pytestmark = pytest.mark.integration
 async def running(settings: Settings, processor: CommandProcessor) -> AsyncIterator[None]:
     """A processor consuming the test's commands topic, in this process."""
     await ensure_topics(settings, [PORTAL_COMMANDS])
-    broker = KafkaBroker(settings.kafka_bootstrap)
+    broker = KafkaBroker(
+        settings.kafka_bootstrap, security=broker_security(settings, "command-processor")
+    )
     subscribe_command_processor(broker, settings, processor)
     await broker.start()
     yield
@@ -45,7 +49,7 @@ async def running(settings: Settings, processor: CommandProcessor) -> AsyncItera
 
 @pytest.fixture
 async def producer(settings: Settings) -> AsyncIterator[AIOKafkaProducer]:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**as_role(settings, "api"), acks="all")
     await producer.start()
     yield producer
     await producer.stop()

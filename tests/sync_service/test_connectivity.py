@@ -11,6 +11,8 @@ import sys
 import pytest
 
 from sync_service.connectivity import DependencyUnavailable, check_database, check_kafka
+from sync_service.kafka_access import client_options
+from sync_service.settings import Settings
 
 
 def _closed_port() -> int:
@@ -37,7 +39,8 @@ async def test_unreachable_database_names_the_address_without_password() -> None
 
 @pytest.mark.integration
 async def test_reachable_stack_passes(kafka_bootstrap: str, database_url: str) -> None:
-    await check_kafka(kafka_bootstrap, timeout_s=10)
+    settings = Settings(kafka_bootstrap=kafka_bootstrap)
+    await check_kafka(kafka_bootstrap, timeout_s=10, security=client_options(settings, "api"))
     await check_database(database_url, timeout_s=10)
 
 

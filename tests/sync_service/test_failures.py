@@ -26,6 +26,7 @@ from sync_service.failures import (
 from sync_service.mappings.engine import MappingFailed
 from sync_service.mappings.faults import UnknownReference
 from sync_service.settings import Settings
+from tests.kafka_roles import as_role
 
 
 async def _raised(work: Callable[[], Awaitable[Any]]) -> BaseException:
@@ -131,7 +132,7 @@ async def test_a_database_that_does_not_answer_is_transient(settings: Settings) 
 
 @pytest.mark.integration
 async def test_a_record_too_large_for_kafka_is_deterministic(kafka_bootstrap: str) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    producer = AIOKafkaProducer(**as_role(Settings(kafka_bootstrap=kafka_bootstrap), "admin"))
     await producer.start()
     try:
         error = await _raised(lambda: producer.send("any-topic", b"x" * 2_000_000))

@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
-from faststream.kafka import KafkaBroker
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -34,6 +33,7 @@ from sync_service.relay import OutboxRelay
 from sync_service.settings import Settings
 from sync_service.topics import ensure_topics
 from tests.kafka_offsets import all_consumed
+from tests.kafka_roles import as_role, role_broker
 from tests.order_flow import orders_flowing, partitions_of, relay_caught_up
 from tests.service_process import ServiceProcess
 
@@ -66,7 +66,7 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 async def _records(settings: Settings, topic: str) -> list[Any]:
     """Every record of `topic` so far, from the beginning."""
     partitions = await partitions_of(settings, topic)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = AIOKafkaConsumer(**as_role(settings, "operator"))
     await consumer.start()
     found: list[Any] = []
     try:
@@ -83,7 +83,7 @@ async def _records(settings: Settings, topic: str) -> list[Any]:
 
 async def _group(settings: Settings, group: str) -> tuple[str, dict[int, int]]:
     """The group's state (`Empty` once its last member left) and its committed offsets."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**as_role(settings, "operator"))
     await admin.start()
     try:
         [described] = await admin.describe_consumer_groups([settings.group(group)])
@@ -146,7 +146,7 @@ async def test_sigterm_stops_the_command_processor_cleanly_mid_stream(
 @contextlib.asynccontextmanager
 async def write_path(settings: Settings, engine: AsyncEngine) -> AsyncIterator[None]:
     """The command processor and the relay in this process: orders become cds.events.v1."""
-    broker = KafkaBroker(settings.kafka_bootstrap, logger=None, graceful_timeout=2.0)
+    broker = role_broker(settings, "command-processor", graceful_timeout=2.0)
     store = PostgresEventStore(engine)
     subscribe_command_processor(
         broker,

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
-from faststream.kafka import KafkaBroker
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -37,6 +36,7 @@ from sync_service.topics import ensure_topics
 from tests.command_signing import signed_headers
 from tests.hostile import HOSTILE_TEXT, Path, hostile_json, text_paths
 from tests.kafka_offsets import until_consumed
+from tests.kafka_roles import as_role, role_broker
 from tests.sync_service.factories import invite, redeem, submit_order, upsert_contact, wire
 
 pytestmark = pytest.mark.integration
@@ -57,7 +57,7 @@ FIELDS: list[tuple[str, Path]] = [
 @pytest.fixture
 async def consuming(settings: Settings, demo: PostgresEventStore) -> AsyncIterator[None]:
     await ensure_topics(settings, [PORTAL_COMMANDS])
-    broker = KafkaBroker(settings.kafka_bootstrap, logger=None)
+    broker = role_broker(settings, "command-processor")
     processor = CommandProcessor(
         demo, verifier=settings.command_verifier(), max_backoff_s=0.05, poison_attempts=2
     )
@@ -89,9 +89,7 @@ async def test_hostile_text_in_any_command_field_settles_and_the_next_order_is_a
 ) -> None:
     hostile: dict[uuid.UUID, str] = {}
     behind: list[uuid.UUID] = []
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True
-    )
+    producer = AIOKafkaProducer(**as_role(settings, "api"), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         for (name, path), value in zip(FIELDS, values, strict=True):

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer  # type: ignore[import-untyped]
 
+from sync_service.settings import Settings
+from tests.kafka_roles import as_role
+
 pytestmark = pytest.mark.integration
+
+
+def _admin(bootstrap: str) -> dict[str, Any]:
+    """Scratch topics and a transactional id that no role has: the admin's."""
+    return as_role(Settings(kafka_bootstrap=bootstrap), "admin")
 
 
 async def _read(bootstrap: str, topic: str, count: int) -> list[tuple[bytes, bytes]]:
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False
+        topic,
+        **_admin(bootstrap),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
     )
     await consumer.start()
     seen: list[tuple[bytes, bytes]] = []
@@ -34,9 +46,7 @@ async def test_idempotent_producer_delivers_each_record_once_in_key_order(
     kafka_bootstrap: str, topic_prefix: str
 ) -> None:
     topic = f"{topic_prefix}idempotence"
-    producer = AIOKafkaProducer(
-        bootstrap_servers=kafka_bootstrap, enable_idempotence=True, acks="all"
-    )
+    producer = AIOKafkaProducer(**_admin(kafka_bootstrap), enable_idempotence=True, acks="all")
     await producer.start()
     try:
         sent = [(f"order-{i % 4}".encode(), f"update-{i}".encode()) for i in range(200)]
@@ -58,9 +68,7 @@ async def test_transactional_producer_commits_atomically(
 ) -> None:
     # Needs the one-node transaction-state settings of scripts/stack.sh.
     topic = f"{topic_prefix}transactions"
-    producer = AIOKafkaProducer(
-        bootstrap_servers=kafka_bootstrap, transactional_id=f"{topic_prefix}tx"
-    )
+    producer = AIOKafkaProducer(**_admin(kafka_bootstrap), transactional_id=f"{topic_prefix}tx")
     await producer.start()
     try:
         async with producer.transaction():
@@ -75,7 +83,7 @@ async def test_transactional_producer_commits_atomically(
 
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=kafka_bootstrap,
+        **_admin(kafka_bootstrap),
         auto_offset_reset="earliest",
         isolation_level="read_committed",
     )

@@ -15,6 +15,7 @@ import pytest
 
 from bench.private_stack import PrivateStack
 from sync_service.failures import is_outage
+from sync_service.kafka_access import client_options
 from sync_service.producer import BROKEN_SESSION, KafkaProducer
 from sync_service.settings import Settings
 from sync_service.topics import ensure_topics
@@ -58,7 +59,10 @@ async def test_sends_succeed_again_soon_after_kafka_restarts(
     # Records expire in the producer when an outage outlasts its request timeout (40 s by default,
     # 3 s here to keep the test short): what happened to the records in flight in `make chaos`.
     producer = KafkaProducer(
-        outage_settings.kafka_bootstrap, client_id="test", request_timeout_ms=3000
+        outage_settings.kafka_bootstrap,
+        client_id="test",
+        security=client_options(outage_settings, "admin"),  # a scratch topic
+        request_timeout_ms=3000,
     )
     await producer.start()
     senders = [asyncio.create_task(sender(producer, n)) for n in range(SENDERS)]

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
-from faststream.kafka import KafkaBroker
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
 
@@ -35,6 +34,7 @@ from sync_service.topics import ensure_topics
 from sync_service.writemodel import CommandOutcome
 from sync_service.writemodel.postgres import PostgresWriteModelReader
 from tests.command_signing import new_signing_key, signed_headers
+from tests.kafka_roles import as_role, role_broker
 from tests.sync_service.factories import invite, redeem, submit_order, upsert_contact, wire
 
 pytestmark = pytest.mark.integration
@@ -63,7 +63,7 @@ async def running(
     await ensure_topics(processor_settings, [PORTAL_COMMANDS])
     verifier = processor_settings.command_verifier()
     processor = CommandProcessor(demo, verifier=verifier, max_backoff_s=0.2)
-    broker = KafkaBroker(processor_settings.kafka_bootstrap, logger=None)
+    broker = role_broker(processor_settings, "command-processor")
     subscribe_command_processor(broker, processor_settings, processor)
     await broker.start()
     yield processor
@@ -72,8 +72,8 @@ async def running(
 
 @pytest.fixture
 async def producer(settings: Settings) -> AsyncIterator[AIOKafkaProducer]:
-    """A client that may write to the commands topic, as any broker client may."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    """A client that may write to the commands topic: the API's principal, the only one."""
+    producer = AIOKafkaProducer(**as_role(settings, "api"), acks="all")
     await producer.start()
     yield producer
     await producer.stop()

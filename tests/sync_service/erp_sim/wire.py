@@ -14,6 +14,7 @@ from contracts.registry import decode
 from contracts.scm import SalesOrderHeader
 from contracts.topics import SCM_SALESORDERS
 from sync_service.settings import Settings
+from tests.kafka_roles import as_role
 
 __all__ = ["portal_order", "read_until", "send"]
 
@@ -50,7 +51,7 @@ def portal_order(company: str = "usmf", **fields: object) -> Envelope[SalesOrder
 
 async def send(settings: Settings, *envs: Envelope[Message]) -> None:
     """Publish portal orders to scm.salesorders.v1, keyed dataAreaId/CDSSalesOrderId."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**as_role(settings, "outbound"), acks="all")  # as dualsync does
     await producer.start()
     try:
         for env in envs:
@@ -74,7 +75,7 @@ async def read_until(
     """Decoded records of `topic` from the start until `done` holds, then `settle_s` more."""
     consumer = AIOKafkaConsumer(
         settings.topic(topic),
-        bootstrap_servers=settings.kafka_bootstrap,
+        **as_role(settings, "operator"),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )

@@ -30,6 +30,7 @@ from sync_service.settings import Settings
 from tests.contracts.samples import SAMPLES
 from tests.hostile import HOSTILE_TEXT, Path, hostile_json, text_paths
 from tests.kafka_offsets import until_consumed
+from tests.kafka_roles import as_role
 from tests.sync_service.mappings.test_inbound import erp_header
 
 pytestmark = pytest.mark.integration
@@ -87,9 +88,7 @@ async def test_hostile_text_in_any_scm_field_settles_and_the_next_record_is_appl
     hostile: dict[int, tuple[str, str]] = {}  # offset -> (message id, field)
     behind: list[str] = []
     topic = settings.topic(SCM_INBOUND)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=True
-    )
+    producer = AIOKafkaProducer(**as_role(settings, "erp"), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         for (name, path), value in zip(FIELDS, values, strict=True):

@@ -21,6 +21,7 @@ from contracts.scm import ContactPersonV2
 from contracts.topics import DEADLETTER, SCM_INBOUND
 from sync_service.demo_data import JANE_CONTACT_ID, MAY_CONTACT_ID, REP_CONTACT_ID
 from sync_service.eventstore.postgres import PostgresEventStore
+from sync_service.kafka_access import client_options
 from sync_service.mappings.inbound import INBOUND_GROUP, InboundWorker, erp_order_id
 from sync_service.mappings.redrive import DeadLetterOps
 from sync_service.mappings.tables import dead_letters
@@ -40,7 +41,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def ops(settings: Settings, engine: AsyncEngine) -> AsyncIterator[DeadLetterOps]:
-    async with running_producer(settings.kafka_bootstrap, client_id="test-ops") as producer:
+    async with running_producer(
+        settings.kafka_bootstrap, client_id="test-ops", security=client_options(settings, "ops")
+    ) as producer:
         yield dead_letter_ops(engine, settings, producer.publish)
 
 

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
-from faststream.kafka import KafkaBroker
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from contracts.deadletter import DeadLetter
 from contracts.envelope import Envelope, Message, envelope, to_json_bytes
 from contracts.topics import CDS_EVENTS, DEADLETTER
+from sync_service.kafka_access import client_options
 from sync_service.mappings.outbound import OutboundWorker
 from sync_service.mappings.redrive import DeadLetterNotRedrivable
 from sync_service.mappings.tables import dead_letters
@@ -24,6 +24,7 @@ from sync_service.ops.deadletter_index import DeadLetterIndex, subscribe_deadlet
 from sync_service.producer import running_producer
 from sync_service.settings import Settings
 from sync_service.streams import order_stream
+from tests.kafka_roles import role_broker
 from tests.sync_service.mappings.orders import order_event, portal_order
 from tests.sync_service.mappings.wire import read, send, send_raw
 
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def index(settings: Settings, engine: AsyncEngine, topics: None) -> AsyncIterator[None]:
-    broker = KafkaBroker(settings.kafka_bootstrap, logger=None)
+    broker = role_broker(settings, "outbound")  # the index runs in the outbound process
     subscribe_deadletter_index(broker, settings, engine)
     await broker.start()
     try:
@@ -127,7 +128,9 @@ async def test_a_letter_no_worker_here_handles_can_be_discarded_not_redriven(
 ) -> None:
     letter = _foreign_letter(settings, "somewhere.else.v1", 4)
     await DeadLetterIndex(engine, settings).index(to_json_bytes(letter))
-    async with running_producer(settings.kafka_bootstrap, client_id="test-ops") as producer:
+    async with running_producer(
+        settings.kafka_bootstrap, client_id="test-ops", security=client_options(settings, "ops")
+    ) as producer:
         ops = dead_letter_ops(engine, settings, producer.publish)
         with pytest.raises(DeadLetterNotRedrivable):
             await ops.redrive(letter.message_id, actor="cli:ops")

@@ -14,6 +14,7 @@ from contracts.cds import SalesOrder
 from contracts.scm import SalesOrderHeader
 from contracts.topics import CDS_EVENTS, DEADLETTER, SCM_SALESORDERS
 from sync_service.eventstore.postgres import PostgresEventStore
+from sync_service.kafka_access import client_options
 from sync_service.mappings.outbound import OutboundWorker
 from sync_service.mappings.redrive import DeadLetterNotOpen, DeadLetterOps
 from sync_service.mappings.tables import dead_letters, parked_records
@@ -30,7 +31,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def ops(settings: Settings, engine: AsyncEngine) -> AsyncIterator[DeadLetterOps]:
-    async with running_producer(settings.kafka_bootstrap, client_id="test-ops") as producer:
+    async with running_producer(
+        settings.kafka_bootstrap, client_id="test-ops", security=client_options(settings, "ops")
+    ) as producer:
         yield dead_letter_ops(engine, settings, producer.publish)
 
 

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from contracts.envelope import Envelope, Message, to_json_bytes
 from contracts.registry import decode
 from sync_service.settings import Settings
+from tests.kafka_roles import as_role, writer_of
 
 __all__ = ["Received", "read", "send", "send_raw"]
 
@@ -26,7 +27,7 @@ class Received:
 
 async def send_raw(settings: Settings, topic: str, *records: tuple[str, bytes]) -> None:
     """Publish (key, value) records to `topic`, in order."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**as_role(settings, writer_of(topic)), acks="all")
     await producer.start()
     try:
         for key, value in records:
@@ -51,7 +52,7 @@ async def read(
     """Records of `topic` from the start until `done` holds, then `settle_s` more."""
     consumer = AIOKafkaConsumer(
         settings.topic(topic),
-        bootstrap_servers=settings.kafka_bootstrap,
+        **as_role(settings, "operator"),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.sync_service.mappings.conftest import mapping_producer, outbound, topics
+from tests.sync_service.mappings.conftest import outbound, topics
 
-__all__ = ["mapping_producer", "outbound", "topics"]
+__all__ = ["outbound", "topics"]

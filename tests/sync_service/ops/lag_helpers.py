@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from sync_service.ops.lag import LagSampler
 from sync_service.ops.lag_report import LagReport, MapLag, PartitionLag
 from sync_service.settings import Settings
+from tests.kafka_roles import as_role
 
 __all__ = ["commit", "group_lag", "map_row", "rows", "until"]
 
@@ -47,7 +48,7 @@ def map_row(report: LagReport, name: str, direction: str) -> MapLag:
 async def commit(settings: Settings, group: str, topic: str, offsets: dict[int, int]) -> None:
     """Commit `offsets` (partition -> offset) for `group` on the (prefixed) `topic`."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        **as_role(settings, "admin"),  # setup: the offsets a worker would have committed
         group_id=settings.group(group),
         enable_auto_commit=False,
     )

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from faststream.kafka import KafkaBroker
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -32,6 +31,7 @@ from sync_service.settings import Settings
 from sync_service.streams import order_stream
 from sync_service.topics import ensure_topics
 from tests.kafka_offsets import until_consumed
+from tests.kafka_roles import role_broker
 from tests.sync_service.projections.test_worker import _order
 
 pytestmark = pytest.mark.integration
@@ -45,7 +45,7 @@ async def pipeline(
 ) -> AsyncIterator[OutboxRelay]:
     """The relay and the projections worker, running."""
     await ensure_topics(settings, [CDS_EVENTS])
-    broker = KafkaBroker(settings.kafka_bootstrap, logger=None)
+    broker = role_broker(settings, "projections")
     worker = ProjectionsWorker(engine, poison_attempts=POISON_ATTEMPTS, max_backoff_s=0.05)
     subscribe_projections(broker, settings, worker)
     await broker.start()

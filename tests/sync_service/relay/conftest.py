@@ -24,6 +24,7 @@ from sync_service.relay import OutboxRelay
 from sync_service.settings import Settings
 from sync_service.topics import ensure_topics
 from tests.contracts.samples import SAMPLES
+from tests.kafka_roles import as_role
 
 _PAYLOADS = cycle(sorted(SAMPLES.items()))
 
@@ -80,7 +81,7 @@ async def read_topic(
     """At least `count` records, then whatever else arrives within `settle_ms` (duplicates)."""
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **as_role(Settings(kafka_bootstrap=bootstrap), "operator"),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         group_id=None,
