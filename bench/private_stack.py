@@ -44,11 +44,17 @@ class PrivateStack:
     def database_url(self) -> str:
         return f"postgresql+asyncpg://dualsync:dualsync@127.0.0.1:{self.pg_port}/dualsync"
 
+    @property
+    def credentials_file(self) -> Path:
+        """Its Kafka passwords: in its own directory (not the cache that shared stacks use), so
+        that a stack made for one run leaves nothing behind."""
+        return self.directory / "kafka" / "credentials.env"
+
     def kafka_passwords(self) -> dict[str, str]:
         """Each role's Kafka password on this stack (role keys as in Settings.kafka_passwords),
         from the credentials file scripts/stack.sh generated for it."""
         marker = "DUALSYNC_KAFKA_PASSWORDS__"
-        lines = (self.directory / "kafka" / "credentials.env").read_text().splitlines()
+        lines = self.credentials_file.read_text().splitlines()
         return {
             name.removeprefix(marker).lower(): value
             for name, _, value in (line.partition("=") for line in lines)
@@ -64,6 +70,7 @@ class PrivateStack:
             "DUALSYNC_KAFKA_CONTROLLER_PORT": str(self.controller_port),
             "DUALSYNC_PG_PORT": str(self.pg_port),
             "DUALSYNC_PG_MODE": "private",
+            "DUALSYNC_KAFKA_CREDENTIALS": str(self.credentials_file),
         }
 
     def run(self, verb: Literal["up", "down"], part: Part | None = None) -> None:

@@ -12,8 +12,10 @@
 #
 # Kafka runs with SASL/SCRAM-SHA-512 and ACLs (StandardAuthorizer): one SCRAM user per dualsync
 # role (KAFKA_ROLES, the same roles as sync_service/kafka_access.py), created when the log dir is
-# formatted, with random passwords generated once per stack dir into
-# $STACK_DIR/kafka/credentials.env (mode 600). The controller listener cannot use SCRAM in KRaft:
+# formatted, with random passwords generated once per broker address into
+# $DUALSYNC_CACHE_DIR/kafka-<host>-<port>.credentials.env (mode 600; DUALSYNC_KAFKA_CREDENTIALS
+# names another file). Per address, not per stack dir: a second checkout (a CI clone, a worktree)
+# finds the broker another one started on that port, and its passwords, and so uses it as it is. The controller listener cannot use SCRAM in KRaft:
 # it speaks SASL PLAIN with a controller user defined in the broker's own config. The ACLs
 # themselves are dualsync's: `dualsync topics create` applies them (as the admin principal).
 #
@@ -44,7 +46,7 @@ PG_DIR="$STACK_DIR/postgres"
 # The roles of sync_service/kafka_access.py (a test checks that both lists agree); each is the
 # SCRAM user dualsync-<role>. "broker" is the broker's own inter-broker user (a super user).
 KAFKA_ROLES="admin api ops command-processor relay projections outbound inbound erp operator"
-KAFKA_CREDENTIALS="$KAFKA_DIR/credentials.env"
+KAFKA_CREDENTIALS="${DUALSYNC_KAFKA_CREDENTIALS:-$CACHE_DIR/kafka-$KAFKA_HOST-$KAFKA_PORT.credentials.env}"
 KAFKA_SCRAM_MARK="$KAFKA_DIR/data/.dualsync-scram"
 PG_USER=dualsync
 PG_PASSWORD=dualsync
@@ -78,10 +80,10 @@ env_name() { printf 'DUALSYNC_KAFKA_PASSWORDS__%s' "$(printf '%s' "$1" | tr 'a-z
 
 random_secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(24))'; }
 
-# One random password per role, the broker and the controller, generated once per stack dir.
+# One random password per role, the broker and the controller, generated once per address.
 ensure_kafka_credentials() {
   [ -f "$KAFKA_CREDENTIALS" ] && return 0
-  mkdir -p "$KAFKA_DIR"
+  mkdir -p "$(dirname "$KAFKA_CREDENTIALS")"
   local file="$KAFKA_CREDENTIALS.new" role
   (umask 077; : >"$file")
   for role in $KAFKA_ROLES broker controller; do
@@ -89,6 +91,14 @@ ensure_kafka_credentials() {
   done
   mv "$file" "$KAFKA_CREDENTIALS"
   say "generated the Kafka principals' passwords into $KAFKA_CREDENTIALS"
+}
+
+# What the log dir was formatted with: a fingerprint of the credentials file (never the passwords).
+credentials_fingerprint() { sha256sum "$KAFKA_CREDENTIALS" | cut -c1-64; }
+
+# Whether this stack dir's log dir holds the SCRAM users of the current credentials file.
+formatted_with_credentials() {
+  [ -f "$KAFKA_SCRAM_MARK" ] && [ "$(cat "$KAFKA_SCRAM_MARK")" = "$(credentials_fingerprint)" ]
 }
 
 kafka_password() {  # the password of a role (or broker/controller) from the credentials file
@@ -199,9 +209,9 @@ kafka_classpath() { echo "$KAFKA_HOME/libs/*"; }
 
 format_kafka() {
   if [ -f "$KAFKA_DIR/data/meta.properties" ]; then
-    [ -f "$KAFKA_SCRAM_MARK" ] && return 0
-    # Formatted by an older stack.sh, without SCRAM users: its data is development data.
-    say "the Kafka log dir in $KAFKA_DIR/data was formatted without SASL/SCRAM users;"
+    formatted_with_credentials && return 0
+    # Formatted by an older stack.sh (no SCRAM users), or for other passwords: development data.
+    say "the Kafka log dir in $KAFKA_DIR/data was formatted without these SASL/SCRAM users;"
     say "re-formatting it (its topics and records are deleted) so that authentication and ACLs are on"
     rm -rf "$KAFKA_DIR/data"
     mkdir -p "$KAFKA_DIR/data"
@@ -216,21 +226,21 @@ format_kafka() {
     kafka.tools.StorageTool format --cluster-id "$cluster_id" -c "$KAFKA_DIR/server.properties" \
     "${scram[@]}" >"$KAFKA_DIR/logs/format.log" 2>&1 ||
     { cat "$KAFKA_DIR/logs/format.log" >&2; die "formatting the Kafka log dir failed"; }
-  touch "$KAFKA_SCRAM_MARK"
+  credentials_fingerprint >"$KAFKA_SCRAM_MARK"
 }
 
-# A broker of this stack dir still running from before SASL (no SCRAM mark): stop it, so that
-# `up` re-formats and starts it with authentication on.
+# A broker of this stack dir still running from before SASL, or with other passwords: stop it,
+# so that `up` re-formats and starts it with these users.
 stop_unauthenticated_kafka() {
-  [ -f "$KAFKA_DIR/data/meta.properties" ] && [ ! -f "$KAFKA_SCRAM_MARK" ] || return 0
+  [ -f "$KAFKA_DIR/data/meta.properties" ] && ! formatted_with_credentials || return 0
   [ -f "$KAFKA_DIR/kafka.pid" ] && kill -0 "$(cat "$KAFKA_DIR/kafka.pid")" 2>/dev/null || return 0
   say "the Kafka broker of $STACK_DIR runs without authentication: stopping it to re-format it"
   kafka_down
 }
 
 kafka_up() {
-  stop_unauthenticated_kafka
   ensure_kafka_credentials
+  stop_unauthenticated_kafka
   if kafka_ready; then say "Kafka already answers at $KAFKA_HOST:$KAFKA_PORT"; return 0; fi
   if port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
     # Something listens but does not (yet) answer metadata: perhaps our broker still starting.
