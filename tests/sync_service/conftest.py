@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sync_service.command_processor import CommandProcessor
@@ -13,6 +14,7 @@ from sync_service.demo_data import seed_demo
 from sync_service.eventstore.postgres import PostgresEventStore
 from sync_service.settings import Settings
 from sync_service.writemodel.postgres import PostgresWriteModelReader
+from tests.kafka_roles import as_role
 
 
 @pytest.fixture
@@ -42,3 +44,12 @@ async def demo(pg_store: PostgresEventStore) -> PostgresEventStore:
 @pytest.fixture
 def processor(demo: PostgresEventStore, settings: Settings) -> CommandProcessor:
     return CommandProcessor(demo, verifier=settings.command_verifier(), max_backoff_s=0.2)
+
+
+@pytest.fixture
+async def producer(settings: Settings) -> AsyncIterator[AIOKafkaProducer]:
+    """A client that may write the commands topic: the API's principal, the only one."""
+    producer = AIOKafkaProducer(**as_role(settings, "api"), acks="all")
+    await producer.start()
+    yield producer
+    await producer.stop()

@@ -34,7 +34,7 @@ from sync_service.topics import ensure_topics
 from sync_service.writemodel import CommandOutcome
 from sync_service.writemodel.postgres import PostgresWriteModelReader
 from tests.command_signing import signed_headers
-from tests.kafka_roles import as_role, role_broker
+from tests.kafka_roles import role_broker
 from tests.sync_service.factories import hostile_wire, submit_order, upsert_contact, wire
 from tests.sync_service.test_command_processor import _outcome, _publish
 
@@ -62,14 +62,6 @@ async def consuming(settings: Settings, poison_processor: CommandProcessor) -> A
     await broker.start()
     yield
     await broker.stop()
-
-
-@pytest.fixture
-async def producer(settings: Settings) -> AsyncIterator[AIOKafkaProducer]:
-    producer = AIOKafkaProducer(**as_role(settings, "api"), acks="all")
-    await producer.start()
-    yield producer
-    await producer.stop()
 
 
 def _clean(outcome: CommandOutcome) -> None:

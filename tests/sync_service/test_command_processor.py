@@ -28,7 +28,6 @@ from sync_service.topics import ensure_topics
 from sync_service.writemodel import CommandOutcome
 from sync_service.writemodel.postgres import PostgresWriteModelReader
 from tests.command_signing import signed_headers
-from tests.kafka_roles import as_role
 from tests.sync_service.factories import submit_order, upsert_contact, wire
 
 pytestmark = pytest.mark.integration
@@ -45,14 +44,6 @@ async def running(settings: Settings, processor: CommandProcessor) -> AsyncItera
     await broker.start()
     yield
     await broker.stop()
-
-
-@pytest.fixture
-async def producer(settings: Settings) -> AsyncIterator[AIOKafkaProducer]:
-    producer = AIOKafkaProducer(**as_role(settings, "api"), acks="all")
-    await producer.start()
-    yield producer
-    await producer.stop()
 
 
 async def _publish(

@@ -34,7 +34,7 @@ from sync_service.topics import ensure_topics
 from sync_service.writemodel import CommandOutcome
 from sync_service.writemodel.postgres import PostgresWriteModelReader
 from tests.command_signing import new_signing_key, signed_headers
-from tests.kafka_roles import as_role, role_broker
+from tests.kafka_roles import role_broker
 from tests.sync_service.factories import invite, redeem, submit_order, upsert_contact, wire
 
 pytestmark = pytest.mark.integration
@@ -68,15 +68,6 @@ async def running(
     await broker.start()
     yield processor
     await broker.stop()
-
-
-@pytest.fixture
-async def producer(settings: Settings) -> AsyncIterator[AIOKafkaProducer]:
-    """A client that may write to the commands topic: the API's principal, the only one."""
-    producer = AIOKafkaProducer(**as_role(settings, "api"), acks="all")
-    await producer.start()
-    yield producer
-    await producer.stop()
 
 
 async def _put(
