@@ -14,22 +14,9 @@ from sync_service.demo_data import ADMIN_CONTACT_ID, JANE_CONTACT_ID, SAM_CONTAC
 from sync_service.domain.credentials import hash_secret
 from sync_service.writemodel.rebuild import rebuild_write_model
 from tests.portal_api.conftest import ADMIN, Portal
+from tests.portal_api.views_helpers import redeemed
 
 pytestmark = pytest.mark.integration
-
-
-async def _redeemed(portal: Portal, contact_id: uuid.UUID) -> dict[str, Any]:
-    """Invite the contact as the bootstrap admin and redeem: the redemption's answer."""
-    invited = await portal.client.post(
-        "/admin/invitations", json={"contact_id": str(contact_id)}, headers=ADMIN
-    )
-    assert invited.status_code == 201, invited.text
-    redeemed = await portal.client.post(
-        "/invitations/redeem", json={"code": invited.json()["code"]}
-    )
-    assert redeemed.status_code == 200, redeemed.text
-    answer: dict[str, Any] = redeemed.json()
-    return answer
 
 
 async def _invitable_administrator(portal: Portal) -> uuid.UUID:
@@ -59,7 +46,7 @@ async def test_the_list_shows_a_credential_with_its_expiry_but_never_its_secret(
     portal: Portal,
 ) -> None:
     before = datetime.now(UTC)
-    jane = await _redeemed(portal, JANE_CONTACT_ID)
+    jane = await redeemed(portal, JANE_CONTACT_ID)
 
     listed = await portal.client.get(_credentials_path(JANE_CONTACT_ID), headers=ADMIN)
 
@@ -78,8 +65,8 @@ async def test_the_list_shows_a_credential_with_its_expiry_but_never_its_secret(
 
 
 async def test_a_revoked_credential_gets_401_from_the_very_next_request(portal: Portal) -> None:
-    jane = await _redeemed(portal, JANE_CONTACT_ID)
-    other = await _redeemed(portal, JANE_CONTACT_ID)  # a second device of Jane's
+    jane = await redeemed(portal, JANE_CONTACT_ID)
+    other = await redeemed(portal, JANE_CONTACT_ID)  # a second device of Jane's
     assert (await portal.client.get("/products", headers=_bearer(jane))).status_code == 200
 
     path = f"{_credentials_path(JANE_CONTACT_ID)}/{jane['credential_id']}/revoke"
@@ -108,7 +95,7 @@ async def test_a_revoked_credential_gets_401_from_the_very_next_request(portal: 
 
 async def test_a_revocation_survives_a_rebuild_of_the_write_model(portal: Portal) -> None:
     # Event-sourced: the credential's id, expiry and revocation all come back from the events.
-    jane = await _redeemed(portal, JANE_CONTACT_ID)
+    jane = await redeemed(portal, JANE_CONTACT_ID)
     path = f"{_credentials_path(JANE_CONTACT_ID)}/{jane['credential_id']}/revoke"
     assert (await portal.client.post(path, headers=ADMIN)).status_code == 200
     before = (await portal.client.get(_credentials_path(JANE_CONTACT_ID), headers=ADMIN)).json()
@@ -125,7 +112,7 @@ async def test_a_revocation_survives_a_rebuild_of_the_write_model(portal: Portal
 
 
 async def test_an_expired_credential_gets_401_saying_it_expired(portal: Portal) -> None:
-    jane = await _redeemed(portal, JANE_CONTACT_ID)
+    jane = await redeemed(portal, JANE_CONTACT_ID)
     expires_at = datetime.fromisoformat(jane["expires_at"])
     assert (await portal.client.get("/products", headers=_bearer(jane))).status_code == 200
 
@@ -143,14 +130,14 @@ async def test_an_expired_credential_gets_401_saying_it_expired(portal: Portal) 
 async def test_the_credential_ttl_setting_decides_the_expiry(portal: Portal) -> None:
     portal.app.state.settings = portal.settings.model_copy(update={"credential_ttl_days": 1.5})
     before = datetime.now(UTC)
-    jane = await _redeemed(portal, JANE_CONTACT_ID)
+    jane = await redeemed(portal, JANE_CONTACT_ID)
 
     expires_at = datetime.fromisoformat(jane["expires_at"])
     assert before + timedelta(hours=36) <= expires_at <= datetime.now(UTC) + timedelta(hours=36)
 
 
 async def test_only_an_administrator_lists_or_revokes(portal: Portal) -> None:
-    jane = await _redeemed(portal, JANE_CONTACT_ID)
+    jane = await redeemed(portal, JANE_CONTACT_ID)
     path = _credentials_path(JANE_CONTACT_ID)
     revoke = f"{path}/{jane['credential_id']}/revoke"
 
@@ -161,14 +148,14 @@ async def test_only_an_administrator_lists_or_revokes(portal: Portal) -> None:
     assert (await portal.client.get("/products", headers=_bearer(jane))).status_code == 200
 
     # An Administrator contact may, as the bootstrap administrator may; the event names it.
-    administrator = await _redeemed(portal, await _invitable_administrator(portal))
+    administrator = await redeemed(portal, await _invitable_administrator(portal))
     revoked = await portal.client.post(revoke, headers=_bearer(administrator))
     assert revoked.status_code == 200, revoked.text
     assert revoked.json()["revoked_by"] == str(ADMIN_CONTACT_ID)
 
 
 async def test_unknown_contacts_and_credentials_are_404(portal: Portal) -> None:
-    jane = await _redeemed(portal, JANE_CONTACT_ID)
+    jane = await redeemed(portal, JANE_CONTACT_ID)
     nobody = uuid.uuid4()
 
     assert (await portal.client.get(_credentials_path(nobody), headers=ADMIN)).status_code == 404
@@ -187,9 +174,9 @@ async def test_unknown_contacts_and_credentials_are_404(portal: Portal) -> None:
 
 
 async def test_a_contact_sees_and_revokes_its_own_credentials_only(portal: Portal) -> None:
-    jane = await _redeemed(portal, JANE_CONTACT_ID)
-    laptop = await _redeemed(portal, JANE_CONTACT_ID)
-    sam = await _redeemed(portal, SAM_CONTACT_ID)
+    jane = await redeemed(portal, JANE_CONTACT_ID)
+    laptop = await redeemed(portal, JANE_CONTACT_ID)
+    sam = await redeemed(portal, SAM_CONTACT_ID)
 
     own = await portal.client.get("/credentials", headers=_bearer(jane))
     assert own.status_code == 200

@@ -29,17 +29,21 @@ ORDER: dict[str, Any] = {
 }
 
 
-async def credential(portal: Portal, contact_id: uuid.UUID) -> dict[str, str]:
-    """Invite the contact as the bootstrap admin and redeem: its Authorization header."""
+async def redeemed(portal: Portal, contact_id: uuid.UUID) -> dict[str, Any]:
+    """Invite the contact as the bootstrap admin and redeem: the redemption's answer."""
     invited = await portal.client.post(
         "/admin/invitations", json={"contact_id": str(contact_id)}, headers=ADMIN
     )
     assert invited.status_code == 201, invited.text
-    redeemed = await portal.client.post(
-        "/invitations/redeem", json={"code": invited.json()["code"]}
-    )
-    assert redeemed.status_code == 200, redeemed.text
-    return {"Authorization": f"Bearer {redeemed.json()['credential']}"}
+    answer = await portal.client.post("/invitations/redeem", json={"code": invited.json()["code"]})
+    assert answer.status_code == 200, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+async def credential(portal: Portal, contact_id: uuid.UUID) -> dict[str, str]:
+    """Invite the contact as the bootstrap admin and redeem: its Authorization header."""
+    return {"Authorization": f"Bearer {(await redeemed(portal, contact_id))['credential']}"}
 
 
 async def submit(portal: Portal, headers: dict[str, str], **changes: Any) -> str:
