@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
 from faststream.kafka import KafkaBroker
+from faststream.security import SASLScram512
 from faststream.specification import AsyncAPI
 from pydantic import BaseModel, Field, create_model
 
@@ -60,7 +61,14 @@ def export_contracts(directory: Path) -> list[Path]:
 def asyncapi_document() -> dict[str, Any]:
     """The AsyncAPI 3.0 document of every topic and its message types, built by FastStream."""
     # Never connected: the broker only carries the declarations FastStream renders.
-    broker = KafkaBroker("localhost:9092", description="Kafka (DUALSYNC_KAFKA_BOOTSTRAP)")
+    # Clients authenticate with SCRAM-SHA-512 (docs/kafka-security.md): the document names the
+    # scheme; the placeholder credentials are not rendered.
+    broker = KafkaBroker(
+        "localhost:9092",
+        description="Kafka (DUALSYNC_KAFKA_BOOTSTRAP); SASL/SCRAM-SHA-512, one principal per role, "
+        "topic ACLs (docs/kafka-security.md)",
+        security=SASLScram512("dualsync-<role>", "<its password>"),
+    )
     for topic in topics.ALL_TOPICS:
         payload = _topic_payload(TOPIC_MESSAGE_TYPES[topic])
         description = _TOPIC_DESCRIPTIONS[topic]

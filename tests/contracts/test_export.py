@@ -149,3 +149,16 @@ def test_asyncapi_says_who_sends_and_receives(exported: tuple[Path, list[Path]])
     }
     channel = next(c for c in doc["channels"].values() if c["address"] == topics.SCM_SALESORDERS)
     assert "dataAreaId/CDSSalesOrderId" in channel["description"]
+
+
+def test_asyncapi_says_clients_authenticate_with_scram_and_holds_no_password(
+    exported: tuple[Path, list[Path]],
+) -> None:
+    directory, _ = exported
+    text = (directory / "asyncapi.json").read_text()
+    doc = json.loads(text)
+    (server,) = doc["servers"].values()
+    (requirement,) = server["security"]
+    scheme = requirement["$ref"].rsplit("/", 1)[1]
+    assert doc["components"]["securitySchemes"][scheme] == {"type": "scramSha512"}
+    assert "<its password>" not in text
