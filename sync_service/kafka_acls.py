@@ -31,6 +31,9 @@ _ANY: Final = 1
 _LITERAL: Final = 3
 _ALLOW: Final = 3
 _ANY_HOST: Final = "*"
+_DELETE_RESOURCES_PER_REQUEST: Final = 300
+"""Resources per DeleteAcls request: each has at most a dozen ACLs; the broker deletes at most
+10,000 per request."""
 
 
 class AclError(RuntimeError):
@@ -55,9 +58,13 @@ class _CreateAcls(Request[CreateAclsRequest_v1]):  # type: ignore[misc]
 class _DescribeAcls(Request[DescribeAclsRequest_v1]):  # type: ignore[misc]
     API_KEY = 29
 
+    def __init__(self, resource: tuple[ResourceType, str] | None = None) -> None:
+        self._resource = resource
+
     def build(self, request_struct_class: type[DescribeAclsRequest_v1]) -> DescribeAclsRequest_v1:
-        # Every literal ACL, whoever and whatever it is about.
-        return request_struct_class(_ANY, None, _LITERAL, None, None, _ANY, _ANY)
+        # The literal ACLs on one resource; without one, every literal ACL of the cluster.
+        kind, name = self._resource if self._resource else (_ANY, None)
+        return request_struct_class(kind, name, _LITERAL, None, None, _ANY, _ANY)
 
 
 class _DeleteAcls(Request[DeleteAclsRequest_v1]):  # type: ignore[misc]
@@ -123,16 +130,21 @@ async def describe_acls(settings: Settings) -> set[AclBinding]:
 
 
 async def _described(admin: AIOKafkaAdminClient, settings: Settings) -> set[AclBinding]:
-    response = await _send(admin, _DescribeAcls())
-    _raise_for(response.error_code, response.error_message, "describing ACLs")
-    ours = set(resource_names([settings]))
-    return {
-        AclBinding(ResourceType(kind), name, who, Operation(operation))
-        for kind, name, _pattern, acls in response.resources
-        if (kind, name) in ours
-        for who, _host, operation, permission in acls
-        if permission == _ALLOW and operation in iter(Operation)
-    }
+    # One small request per resource of the prefix, not one for the whole cluster: a cluster
+    # shared by many prefixes (a test session makes hundreds) holds tens of thousands of ACLs.
+    ours = resource_names([settings])
+    responses = await asyncio.gather(*(_send(admin, _DescribeAcls(each)) for each in ours))
+    found: set[AclBinding] = set()
+    for response in responses:
+        _raise_for(response.error_code, response.error_message, "describing ACLs")
+        found.update(
+            AclBinding(ResourceType(kind), name, who, Operation(operation))
+            for kind, name, _pattern, acls in response.resources
+            if (kind, name) in ours
+            for who, _host, operation, permission in acls
+            if permission == _ALLOW and operation in iter(Operation)
+        )
+    return found
 
 
 def resource_names(every: Iterable[Settings]) -> list[tuple[ResourceType, str]]:
@@ -145,10 +157,14 @@ async def delete_acls(settings: Settings, prefixes: Iterable[str]) -> int:
     resources = resource_names(settings.model_copy(update={"topic_prefix": p}) for p in prefixes)
     if not resources:
         return 0
-    async with _admin(settings) as admin:
-        response = await _send(admin, _DeleteAcls(resources))
     deleted = 0
-    for error_code, message, matching in response.filter_responses:
-        _raise_for(error_code, message, "deleting ACLs")
-        deleted += len(matching)
+    async with _admin(settings) as admin:
+        # The broker deletes at most 10,000 ACLs per request: a few hundred resources (a handful
+        # of ACLs each) per request stay well below that, however many prefixes there are.
+        for start in range(0, len(resources), _DELETE_RESOURCES_PER_REQUEST):
+            chunk = resources[start : start + _DELETE_RESOURCES_PER_REQUEST]
+            response = await _send(admin, _DeleteAcls(chunk))
+            for error_code, message, matching in response.filter_responses:
+                _raise_for(error_code, message, "deleting ACLs")
+                deleted += len(matching)
     return deleted

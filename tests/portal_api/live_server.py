@@ -17,8 +17,10 @@ from dataclasses import dataclass
 import uvicorn
 
 from sync_service.demo_data import JANE_CONTACT_ID
+from sync_service.kafka_acls import apply_acls
 from sync_service.service_runner import api_server_config
 from sync_service.settings import Settings
+from sync_service.topics import ensure_topics
 from tests.command_signing import new_signing_key
 from tests.conftest import _PREFIXES, _admin, _drop, _with_database
 from tests.portal_api.conftest import ADMIN_TOKEN, running_portal
@@ -62,6 +64,8 @@ async def _serve(
         command_signing_key=new_signing_key(),
     )
     try:
+        await ensure_topics(settings)
+        await apply_acls(settings)  # as the `settings` fixture does for every other test
         async with running_portal(settings) as portal:
             jane = await credential(portal, JANE_CONTACT_ID)
             listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -8,6 +8,7 @@ from urllib.parse import quote
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.expected_conditions import staleness_of
 
 from sync_service.demo_data import ADMIN_CONTACT_ID, JANE_CONTACT_ID, MAY_CONTACT_ID
 from tests.portal_api.conftest import ADMIN, Portal
@@ -132,7 +133,10 @@ def _post_without_token(driver: WebDriver, site: str) -> str:
     driver.execute_script(
         "document.querySelector('header.site form input[name=csrf_token]').remove()"
     )
+    before = driver.find_element(By.ID, "main")
     driver.find_element(By.CSS_SELECTOR, "header.site .who button").click()
+    # The answer is a new page: wait for the old one to go, or its text may be read instead.
+    wait(driver).until(staleness_of(before))
     return str(wait(driver).until(lambda d: d.find_element(By.ID, "main")).text)
 
 

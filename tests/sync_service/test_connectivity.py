@@ -4,6 +4,7 @@ and give up the same way only when DUALSYNC_START_WAIT_S bounds the wait."""
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -64,10 +65,15 @@ def test_cli_without_kafka_exits_with_a_message_not_a_traceback(verb: list[str])
 
 
 def _dualsync(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    # The services' own secrets, so that what is missing is only the dependency under test.
+    secrets_set = {
+        "DUALSYNC_COMMAND_SIGNING_KEY": secrets.token_urlsafe(32),
+        "DUALSYNC_ADMIN_TOKEN": secrets.token_urlsafe(32),
+    }
     # The timeout guards against a hang: the command itself gives up after 2 s.
     return subprocess.run(
         [sys.executable, "-m", "sync_service.cli", *args],
-        env=env,
+        env={**secrets_set, **env},
         capture_output=True,
         text=True,
         timeout=120,
