@@ -12,7 +12,7 @@ from portal_api.ops_page.session import OPS_COOKIE, OPS_COOKIE_PATH, ops_session
 from portal_api.portal_session import SESSION_COOKIE, signed_in
 from portal_api.problems import Problem
 from portal_api.redemption import client_key, refuse_while_throttled
-from sync_service.domain.credentials import credential_refusal, hash_secret
+from sync_service.domain.credentials import CredentialRefusal, credential_refusal, hash_secret
 from sync_service.domain.roles import Caller
 from sync_service.failures import is_outage
 from sync_service.settings import Settings
@@ -46,26 +46,20 @@ async def current_caller(request: Request) -> Caller:
     throttle: FailureThrottle = request.app.state.bearer_throttle
     client = [client_key(request)]
     await _refuse_while_throttled(throttle, client)
-    settings: Settings = request.app.state.settings
-    admin = settings.admin_token.get_secret_value() if settings.admin_token else None
-    if admin and hmac.compare_digest(token.encode(), admin.encode()):
-        return Caller.bootstrap_admin()
-    reader: WriteModelReader = request.app.state.reader
     # Looked up by hash: the credential itself is stored nowhere.
-    holder = await reader.credential_holder(hash_secret(token))
-    if holder is None:
+    found = await _resolve(request, hash_secret(token))
+    if found is None:
         await throttle.record_failure(client)
         raise Problem(401, "the credential is not valid", headers=_CHALLENGE)
     # Not counted as a failed guess: whoever holds an expired or revoked credential knew it.
-    refusal = credential_refusal(holder.credential, now(request))
-    if refusal is not None:
+    if isinstance(found, CredentialRefusal):
         raise Problem(
             401,
-            refusal.message,
-            type_=f"urn:dualsync:problem:credential-{refusal.value}",
+            found.message,
+            type_=f"urn:dualsync:problem:credential-{found.value}",
             headers=_CHALLENGE,
         )
-    return holder.caller
+    return found
 
 
 async def _refuse_while_throttled(throttle: FailureThrottle, client: list[str]) -> None:
@@ -86,16 +80,24 @@ async def _refuse_while_throttled(throttle: FailureThrottle, client: list[str]) 
 
 async def caller_for_hash(request: Request, credential_hash: str) -> Caller | None:
     """The caller whose credential hashes to `credential_hash` (as `current_caller` resolves it);
-    None for an unknown, expired or revoked one."""
+    None for an unknown, expired or revoked one (an ops session opened with it ends with it)."""
+    found = await _resolve(request, credential_hash)
+    return found if isinstance(found, Caller) else None
+
+
+async def _resolve(request: Request, credential_hash: str) -> Caller | CredentialRefusal | None:
+    """The caller a credential's hash stands for: the bootstrap administrator's token, or a
+    contact's credential; why a known credential opens nothing; None for an unknown one."""
     settings: Settings = request.app.state.settings
     admin = settings.admin_token.get_secret_value() if settings.admin_token else None
     if admin and hmac.compare_digest(credential_hash.encode(), hash_secret(admin).encode()):
         return Caller.bootstrap_admin()
     reader: WriteModelReader = request.app.state.reader
     holder = await reader.credential_holder(credential_hash)
-    if holder is None or credential_refusal(holder.credential, now(request)) is not None:
-        return None  # an ops session opened with it ends with it
-    return holder.caller
+    if holder is None:
+        return None
+    refusal = credential_refusal(holder.credential, now(request))
+    return holder.caller if refusal is None else refusal
 
 
 async def _bearer_or_ops_session(request: Request) -> Caller:
