@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Final, Literal
 
+from aiokafka.admin import AIOKafkaAdminClient
 from faststream.security import BaseSecurity, SASLScram512
 
 from contracts.topics import (
@@ -38,6 +39,7 @@ __all__ = [
     "Operation",
     "ResourceType",
     "Role",
+    "admin_client",
     "bindings",
     "broker_security",
     "client_options",
@@ -220,6 +222,15 @@ def client_options(settings: Settings, role: Role) -> dict[str, Any]:
     if settings.kafka_security_protocol == "SASL_SSL":
         options["ssl_context"] = _ssl_context(settings)
     return options
+
+
+def admin_client(settings: Settings, role: Role, client_id: str) -> AIOKafkaAdminClient:
+    """An aiokafka admin client (not started) on `settings`' Kafka, acting as `role`."""
+    return AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id=client_id,
+        **client_options(settings, role),
+    )
 
 
 def broker_security(settings: Settings, role: Role) -> BaseSecurity | None:

@@ -22,7 +22,7 @@ from aiokafka.protocol.admin import (
 )
 from aiokafka.protocol.api import Request
 
-from sync_service.kafka_access import AclBinding, Operation, ResourceType, bindings, client_options
+from sync_service.kafka_access import AclBinding, Operation, ResourceType, admin_client, bindings
 from sync_service.settings import Settings
 
 __all__ = ["AclError", "apply_acls", "delete_acls", "describe_acls", "resource_names"]
@@ -87,11 +87,7 @@ def _raise_for(error_code: int, message: str | None, doing: str) -> None:
 
 @contextlib.asynccontextmanager
 async def _admin(settings: Settings) -> AsyncIterator[AIOKafkaAdminClient]:
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap,
-        client_id="dualsync-kafka-access",
-        **client_options(settings, "admin"),
-    )
+    admin = admin_client(settings, "admin", "dualsync-kafka-access")
     await admin.start()
     try:
         yield admin

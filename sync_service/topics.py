@@ -6,11 +6,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from contracts.topics import ALL_TOPICS
-from sync_service.kafka_access import Role, client_options
+from sync_service.kafka_access import Role, admin_client
 from sync_service.settings import Settings
 
 __all__ = ["TopicsMissing", "ensure_topics", "require_topics"]
@@ -20,20 +20,12 @@ class TopicsMissing(RuntimeError):
     """A service's topics do not exist (or its principal may not see them)."""
 
 
-def _admin_client(settings: Settings, role: Role) -> AIOKafkaAdminClient:
-    return AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap,
-        client_id=f"dualsync-topics-{role}",
-        **client_options(settings, role),
-    )
-
-
 async def ensure_topics(
     settings: Settings, names: Iterable[str] = ALL_TOPICS, *, partitions: int = 3
 ) -> list[str]:
     """Create the (prefixed) topics that do not exist yet, as admin; return the names created."""
     wanted = [settings.topic(name) for name in names]
-    admin = _admin_client(settings, "admin")
+    admin = admin_client(settings, "admin", "dualsync-topics-admin")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -54,7 +46,7 @@ async def require_topics(settings: Settings, role: Role, names: Iterable[str]) -
     A principal lists only the topics it may describe: a missing ACL looks like a missing topic,
     and the message says both.
     """
-    admin = _admin_client(settings, role)
+    admin = admin_client(settings, role, f"dualsync-topics-{role}")
     await admin.start()
     try:
         seen = set(await admin.list_topics())
